@@ -1,0 +1,376 @@
+"""One TOML file -> validated settings.
+
+This module is the one place that knows every configuration key, its type,
+its default and its meaning.  Every section is a frozen pydantic model with
+``extra="forbid"`` so that a misspelt key stops the program with one line
+naming the key and the file, instead of being silently ignored.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+SYSTEM_CONFIG = Path("/etc/assistant/config.toml")
+
+
+class ConfigError(Exception):
+    """A configuration problem, already phrased as one line for the user."""
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class AudioConfig(_Section):
+    """Microphone and speaker."""
+
+    input_device: str | int | None = Field(
+        default=None, description="Microphone by name (substring) or index; None = default."
+    )
+    output_device: str | int | None = Field(
+        default=None, description="Speaker by name (substring) or index; None = default."
+    )
+    block_ms: int = Field(default=30, ge=10, le=200, description="Microphone block length.")
+    queue_seconds: float = Field(
+        default=5.0,
+        gt=0,
+        le=60,
+        description="Audio buffered between stages before the oldest is dropped.",
+    )
+
+
+class WakeConfig(_Section):
+    """Wake word detection (pymicro-wakeword)."""
+
+    enabled: bool = Field(default=True, description="Off for files or push-to-talk.")
+    model: Literal["okay_nabu", "hey_jarvis", "alexa", "hey_mycroft"] = Field(
+        default="okay_nabu", description="Bundled microWakeWord model."
+    )
+    threshold: float | None = Field(
+        default=None,
+        ge=0.0,
+        le=1.0,
+        description="Probability cut-off; None uses the model's own.",
+    )
+
+
+class VadConfig(_Section):
+    """End-of-speech detection."""
+
+    engine: Literal["silero", "webrtc", "micro"] = Field(
+        default="silero", description="Voice activity detector."
+    )
+    preset: Literal["default", "aggressive", "relaxed"] = Field(
+        default="default",
+        description="aggressive: ends sooner (0.4 s); relaxed: waits longer (1.2 s).",
+    )
+    silence_seconds: float | None = Field(
+        default=None,
+        gt=0.0,
+        le=10.0,
+        description="Silence that ends an utterance; None takes the preset's (0.7 s default).",
+    )
+    threshold: float = Field(default=0.5, gt=0.0, lt=1.0, description="Speech probability.")
+    max_utterance_seconds: float = Field(
+        default=15.0, gt=1.0, le=120.0, description="An utterance is cut off after this long."
+    )
+    start_timeout_seconds: float = Field(
+        default=5.0,
+        gt=0.0,
+        le=60.0,
+        description="Give up when nothing is said this long after the wake word.",
+    )
+
+
+class SttConfig(_Section):
+    """Speech recognition."""
+
+    engine: Literal["whisper", "vosk"] = Field(default="whisper", description="STT engine.")
+    model: str | None = Field(
+        default=None,
+        description="Catalog model name or a directory; None = the engine's embedded default.",
+    )
+    language: str = Field(default="en", description="Language code.")
+    threads: int = Field(default=2, ge=1, le=64, description="CPU threads for decoding.")
+    beam_size: int = Field(default=1, ge=1, le=10, description="Whisper beam size.")
+    grammar: bool = Field(
+        default=False,
+        description="Vosk only: restrict recognition to the phrases the home understands.",
+    )
+
+
+class TtsConfig(_Section):
+    """Spoken replies (pyttsx3 on espeak-ng)."""
+
+    enabled: bool = Field(default=True, description="Speak replies.")
+    voice: str | None = Field(default=None, description="espeak-ng voice, e.g. 'en-us'.")
+    rate: int = Field(default=175, ge=50, le=400, description="Words per minute.")
+    volume: float = Field(default=1.0, ge=0.0, le=1.0, description="0.0 to 1.0.")
+
+
+class ModelsConfig(_Section):
+    """Where models live."""
+
+    directory: Path | None = Field(
+        default=None,
+        description="Models directory; None = $XDG_DATA_HOME/assistant/models, "
+        "or /var/lib/assistant/models for the service ($STATE_DIRECTORY).",
+    )
+
+
+class MqttConfig(_Section):
+    """The MQTT broker."""
+
+    enabled: bool = Field(default=True, description="Use MQTT for devices.")
+    host: str = Field(default="localhost", description="Broker host.")
+    port: int = Field(default=1883, ge=1, le=65535, description="Broker port.")
+    username: str | None = Field(default=None, description="User name.")
+    password: str | None = Field(default=None, description="Password.")
+    client_id: str | None = Field(default=None, description="Client id; None = generated.")
+    keepalive: int = Field(default=60, ge=5, le=3600, description="Seconds.")
+    tls: bool = Field(default=False, description="Connect with TLS.")
+    ca_file: Path | None = Field(default=None, description="CA bundle for TLS.")
+    cert_file: Path | None = Field(default=None, description="Client certificate for TLS.")
+    key_file: Path | None = Field(default=None, description="Client key for TLS.")
+    tls_insecure: bool = Field(
+        default=False, description="Skip host name checks (self-signed labs only)."
+    )
+    command_ttl_seconds: float = Field(
+        default=10.0,
+        gt=0.0,
+        le=3600.0,
+        description="A command queued while the broker is away expires after this long.",
+    )
+    queue_size: int = Field(default=1000, ge=1, le=100000, description="Queued commands max.")
+
+
+class DiscoveryConfig(_Section):
+    """Home Assistant MQTT discovery."""
+
+    enabled: bool = Field(default=True, description="Learn devices from discovery.")
+    prefix: str = Field(default="homeassistant", description="Discovery prefix.")
+    settle_seconds: float = Field(
+        default=0.5,
+        gt=0.0,
+        le=30.0,
+        description="Retained discovery is complete after this long with no new config.",
+    )
+    max_wait_seconds: float = Field(
+        default=5.0, gt=0.0, le=120.0, description="Upper bound on waiting for discovery."
+    )
+
+
+class Zigbee2MqttConfig(_Section):
+    """Zigbee2MQTT without Home Assistant."""
+
+    enabled: bool = Field(default=True, description="Read zigbee2mqtt/bridge/devices.")
+    base_topic: str = Field(default="zigbee2mqtt", description="Zigbee2MQTT base topic.")
+
+
+class HomeAssistantConfig(_Section):
+    """Home Assistant REST backend (alternative to MQTT)."""
+
+    enabled: bool = Field(default=False, description="Use a Home Assistant server.")
+    url: str = Field(default="http://homeassistant.local:8123/api", description="REST API URL.")
+    token: str | None = Field(default=None, description="Long-lived access token.")
+    verify_ssl: bool = Field(default=True, description="Check the server certificate.")
+
+
+class DeviceConfig(_Section):
+    """A device with no discovery, described by hand."""
+
+    name: str = Field(description="Friendly name.")
+    kind: Literal[
+        "light", "switch", "fan", "cover", "lock", "valve", "climate", "vacuum",
+        "sensor", "binary_sensor", "button", "scene",
+    ] = Field(description="Entity domain.")
+    id: str | None = Field(default=None, description="object id; None = from the name.")
+    area: str | None = Field(default=None, description="Area (room).")
+    aliases: tuple[str, ...] = Field(default=(), description="Other names.")
+    command_topic: str | None = Field(default=None, description="Where commands go.")
+    state_topic: str | None = Field(default=None, description="Where the state comes from.")
+    payload_on: str = Field(default="ON", description="Payload for on / open / lock.")
+    payload_off: str = Field(default="OFF", description="Payload for off / close / unlock.")
+    device_class: str | None = Field(default=None, description="e.g. garage, window, door.")
+    sensitive: bool | None = Field(
+        default=None, description="Ask before acting; None = the domain's default."
+    )
+
+
+class EntityOverride(_Section):
+    """Aliases and area overrides for any entity."""
+
+    aliases: tuple[str, ...] = Field(default=(), description="Other names.")
+    area: str | None = Field(default=None, description="Area override.")
+    sensitive: bool | None = Field(default=None, description="Ask before acting.")
+    confirm_seconds: float | None = Field(
+        default=None, gt=0.0, le=120.0, description="Per-entity confirmation window."
+    )
+
+
+class UnderstandingConfig(_Section):
+    """Sentences -> intents."""
+
+    language: str = Field(default="en", description="Sentence language.")
+    llm: Literal["off", "fallback", "always"] = Field(
+        default="fallback", description="When the local GGUF model is asked."
+    )
+    llm_model: str = Field(default="smollm2-135m-instruct-q4_1", description="Catalog name.")
+    llm_threads: int = Field(default=2, ge=1, le=64, description="CPU threads.")
+    llm_context: int = Field(default=2048, ge=256, le=32768, description="Context size.")
+    llm_timeout_seconds: float = Field(
+        default=4.0, gt=0.0, le=120.0, description="Generation time limit."
+    )
+    intents_dir: Path | None = Field(default=None, description="User intents directory.")
+    confirm_seconds: float = Field(
+        default=10.0, gt=0.0, le=120.0, description="Time to answer 'Are you sure?'."
+    )
+
+
+class SiteConfig(_Section):
+    """This assistant's own identity and MQTT interface."""
+
+    id: str = Field(
+        default_factory=lambda: socket.gethostname() or "assistant",
+        description="Site id in assistant/<site>/... topics; default the hostname.",
+    )
+    mqtt_interface: bool = Field(default=True, description="Publish state, serve ask/say.")
+
+
+class Settings(_Section):
+    """The whole configuration."""
+
+    audio: AudioConfig = AudioConfig()
+    wake: WakeConfig = WakeConfig()
+    vad: VadConfig = VadConfig()
+    stt: SttConfig = SttConfig()
+    tts: TtsConfig = TtsConfig()
+    models: ModelsConfig = ModelsConfig()
+    mqtt: MqttConfig = MqttConfig()
+    discovery: DiscoveryConfig = DiscoveryConfig()
+    zigbee2mqtt: Zigbee2MqttConfig = Zigbee2MqttConfig()
+    homeassistant: HomeAssistantConfig = HomeAssistantConfig()
+    understanding: UnderstandingConfig = UnderstandingConfig()
+    site: SiteConfig = SiteConfig()
+    devices: tuple[DeviceConfig, ...] = ()
+    entities: dict[str, EntityOverride] = Field(
+        default_factory=dict, description="Overrides keyed by entity id."
+    )
+    source: Path | None = Field(default=None, exclude=True, description="File read, if any.")
+
+
+def _describe(error: Mapping[str, Any], origin: str) -> str:
+    key = ".".join(str(part) for part in error["loc"])
+    kind = error["type"]
+    if kind == "extra_forbidden":
+        return f"{origin}: unknown key '{key}'"
+    if kind == "missing":
+        return f"{origin}: missing key '{key}'"
+    return f"{origin}: key '{key}': {error['msg']} (got {error.get('input')!r})"
+
+
+def parse(data: Mapping[str, Any], origin: str = "config") -> Settings:
+    """Validate a mapping as settings; raise ConfigError naming the first bad key."""
+    try:
+        return Settings.model_validate(dict(data))
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc.errors()[0], origin)) from None
+
+
+def find_config_file(explicit: Path | None, environ: Mapping[str, str]) -> Path | None:
+    """--config, else $ASSISTANT_CONFIG, else /etc/assistant/config.toml if present."""
+    if explicit is not None:
+        return explicit
+    from_env = environ.get("ASSISTANT_CONFIG")
+    if from_env:
+        return Path(from_env)
+    if SYSTEM_CONFIG.is_file():
+        return SYSTEM_CONFIG
+    return None
+
+
+def load(explicit: Path | None = None, environ: Mapping[str, str] | None = None) -> Settings:
+    """Read, merge environment overrides, and validate the configuration."""
+    env = os.environ if environ is None else environ
+    path = find_config_file(explicit, env)
+    data: dict[str, Any] = {}
+    origin = "built-in defaults"
+    if path is not None:
+        origin = str(path)
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ConfigError(f"{path}: config file not found") from None
+        except OSError as exc:
+            raise ConfigError(f"{path}: cannot read config file ({exc.strerror})") from None
+        except UnicodeDecodeError:
+            raise ConfigError(f"{path}: config file is not UTF-8 text") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{path}: not valid TOML ({exc})") from None
+    mqtt = dict(data.get("mqtt", {})) if isinstance(data.get("mqtt", {}), dict) else None
+    if mqtt is not None:
+        if env.get("ASSISTANT_MQTT_HOST"):
+            mqtt["host"] = env["ASSISTANT_MQTT_HOST"]
+        if env.get("ASSISTANT_MQTT_PORT"):
+            port = env["ASSISTANT_MQTT_PORT"]
+            if not port.isdigit():
+                raise ConfigError(f"ASSISTANT_MQTT_PORT: not a port number ({port!r})")
+            mqtt["port"] = int(port)
+        if mqtt:
+            data["mqtt"] = mqtt
+    settings = parse(data, origin)
+    return settings.model_copy(update={"source": path})
+
+
+def to_toml(settings: Settings) -> str:
+    """Render effective settings as TOML (for `assistant config show`)."""
+    dumped = settings.model_dump(mode="json", exclude_none=True)
+    lines: list[str] = []
+    tables: list[tuple[str, dict[str, Any]]] = []
+    arrays: list[tuple[str, list[dict[str, Any]]]] = []
+    for key, value in dumped.items():
+        if isinstance(value, dict):
+            tables.append((key, value))
+        elif isinstance(value, list) and all(isinstance(v, dict) for v in value):
+            arrays.append((key, value))
+        else:
+            lines.append(f"{key} = {_toml_value(value)}")
+    for name, table in tables:
+        _emit_table(lines, name, table)
+    for name, items in arrays:
+        for item in items:
+            lines.append(f"\n[[{name}]]")
+            lines.extend(f"{k} = {_toml_value(v)}" for k, v in item.items())
+    return "\n".join(lines).strip() + "\n"
+
+
+def _emit_table(lines: list[str], name: str, table: dict[str, Any]) -> None:
+    scalars = {k: v for k, v in table.items() if not isinstance(v, dict)}
+    nested = {k: v for k, v in table.items() if isinstance(v, dict)}
+    if scalars or not nested:
+        lines.append(f"\n[{name}]")
+        lines.extend(f"{_toml_key(k)} = {_toml_value(v)}" for k, v in scalars.items())
+    for key, sub in nested.items():
+        _emit_table(lines, f"{name}.{_toml_key(key)}", sub)
+
+
+def _toml_key(key: str) -> str:
+    return key if key.replace("_", "").replace("-", "").isalnum() else f'"{key}"'
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    text = str(value).replace("\\", "\\\\").replace('"', '\\"')
+    return f'"{text}"'

@@ -1,0 +1,1 @@
+"""Devices: the live registry of entities and the executor that commands them."""

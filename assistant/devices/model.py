@@ -1,0 +1,81 @@
+"""The small vocabulary shared by devices, understanding and the pipeline.
+
+Intents see only these types and the ``Executor`` protocol, never MQTT.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
+
+Domain = Literal[
+    "light", "switch", "fan", "cover", "lock", "valve", "climate", "vacuum",
+    "sensor", "binary_sensor", "button", "scene",
+]
+DOMAINS: tuple[str, ...] = (
+    "light", "switch", "fan", "cover", "lock", "valve", "climate", "vacuum",
+    "sensor", "binary_sensor", "button", "scene",
+)
+Source = Literal["discovery", "zigbee2mqtt", "config", "home assistant"]
+
+# The executor's verbs.  Parameters per verb (all optional unless noted):
+#   turn_on(brightness: int 0-100 %, rgb: (r,g,b), color: str name, color_temp_kelvin: int)
+#   turn_off, toggle, set_brightness(brightness: int 0-100, required),
+#   set_color(rgb | color | color_temp_kelvin), open, close, stop, set_position(position 0-100),
+#   lock, unlock, set_temperature(temperature: float, hvac_mode?), set_hvac_mode(hvac_mode),
+#   set_fan_speed(percentage: int 0-100), start, return_to_base, press, activate
+ACTIONS: tuple[str, ...] = (
+    "turn_on", "turn_off", "toggle", "set_brightness", "set_color", "open", "close", "stop",
+    "set_position", "lock", "unlock", "set_temperature", "set_hvac_mode", "set_fan_speed",
+    "start", "return_to_base", "press", "activate",
+)
+
+
+@dataclass(frozen=True)
+class Entity:
+    """One thing in the home that can be named, read or commanded."""
+
+    entity_id: str
+    name: str
+    domain: str
+    source: Source
+    area: str | None = None
+    floor: str | None = None
+    aliases: tuple[str, ...] = ()
+    device_class: str | None = None
+    features: frozenset[str] = frozenset()
+    sensitive: bool = False
+    unit: str | None = None
+
+
+@dataclass(frozen=True)
+class EntityState:
+    """The last known state of an entity."""
+
+    state: str | None = None
+    attributes: Mapping[str, Any] = field(default_factory=dict)
+    available: bool = True
+
+
+@dataclass(frozen=True)
+class Action:
+    """What an intent asked a device to do, and what went out on the wire."""
+
+    entity_id: str
+    action: str
+    params: Mapping[str, Any] = field(default_factory=dict)
+    topic: str | None = None
+    payload: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """The `actions` item of `ask --json` / `listen --json`."""
+        return {"entity_id": self.entity_id, "action": self.action, "params": dict(self.params)}
+
+
+class Executor(Protocol):
+    """What intents call.  Implemented for MQTT and for Home Assistant REST."""
+
+    async def execute(self, entity_id: str, action: str, **params: Any) -> Action:
+        """Send one command; return what was sent.  Raises UserError for bad calls."""
+        ...

@@ -1,0 +1,1 @@
+"""Understanding: sentences -> intent calls -> executor actions and a reply."""
