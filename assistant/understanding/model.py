@@ -49,3 +49,16 @@ class IntentSchema:
     description: str
     slots: tuple[SlotSpec, ...] = ()
     sensitive: bool = False
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    """The live names the home knows: what the LLM grammar may name.
+
+    `names` maps each entity name or alias to the domain of the entity it
+    names (one of them when several share a name).
+    """
+
+    names: Mapping[str, str] = field(default_factory=dict)
+    areas: tuple[str, ...] = ()
+    floors: tuple[str, ...] = ()
