@@ -1,0 +1,1 @@
+"""Running as a service: systemd notifications, watchdog, signals."""
