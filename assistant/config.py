@@ -123,6 +123,11 @@ class ModelsConfig(_Section):
         description="Models directory; None = $XDG_DATA_HOME/assistant/models, "
         "or /var/lib/assistant/models for the service ($STATE_DIRECTORY).",
     )
+    catalog: Path | None = Field(
+        default=None,
+        description="Model catalog file; None = the project's models/catalog.toml "
+        "(another one serves a local mirror).",
+    )
 
 
 class MqttConfig(_Section):
@@ -188,8 +193,18 @@ class DeviceConfig(_Section):
 
     name: str = Field(description="Friendly name.")
     kind: Literal[
-        "light", "switch", "fan", "cover", "lock", "valve", "climate", "vacuum",
-        "sensor", "binary_sensor", "button", "scene",
+        "light",
+        "switch",
+        "fan",
+        "cover",
+        "lock",
+        "valve",
+        "climate",
+        "vacuum",
+        "sensor",
+        "binary_sensor",
+        "button",
+        "scene",
     ] = Field(description="Entity domain.")
     id: str | None = Field(default=None, description="object id; None = from the name.")
     area: str | None = Field(default=None, description="Area (room).")

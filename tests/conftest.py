@@ -32,7 +32,7 @@ class Broker:
 
     def start(self) -> None:
         mosquitto = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
-        self.process = subprocess.Popen(  # noqa: S603 - fixed argv
+        self.process = subprocess.Popen(
             [mosquitto, "-c", str(self.conf)],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
@@ -86,7 +86,7 @@ def speak(text: str, out: Path, voice: str = "en-us", speed: int = 160, rate: in
     """espeak-ng says `text` into a WAV file (its native 22.05 kHz unless resampled)."""
     espeak = shutil.which("espeak-ng")
     assert espeak, "espeak-ng is not installed (run scripts/setup)"
-    subprocess.run(  # noqa: S603 - fixed argv
+    subprocess.run(
         [espeak, "-v", voice, "-s", str(speed), "-w", str(out), text],
         check=True,
         capture_output=True,

@@ -62,11 +62,11 @@ def test_env_overrides_mqtt_host_port(tmp_path: Path) -> None:
         load(path, {"ASSISTANT_MQTT_PORT": "x"})
 
 
-def test_cli_config_show_and_bad_key(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_cli_config_show_and_bad_key(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = tmp_path / "c.toml"
-    path.write_text("[stt]\nengine = 'vosk'\n\n[entities.'light.kitchen']\naliases = ['big light']\n")
+    path.write_text(
+        "[stt]\nengine = 'vosk'\n\n[entities.'light.kitchen']\naliases = ['big light']\n"
+    )
     assert main(["config", "show", "--config", str(path)]) == 0
     out = capsys.readouterr().out
     assert 'engine = "vosk"' in out

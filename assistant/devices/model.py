@@ -10,12 +10,32 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
 Domain = Literal[
-    "light", "switch", "fan", "cover", "lock", "valve", "climate", "vacuum",
-    "sensor", "binary_sensor", "button", "scene",
+    "light",
+    "switch",
+    "fan",
+    "cover",
+    "lock",
+    "valve",
+    "climate",
+    "vacuum",
+    "sensor",
+    "binary_sensor",
+    "button",
+    "scene",
 ]
 DOMAINS: tuple[str, ...] = (
-    "light", "switch", "fan", "cover", "lock", "valve", "climate", "vacuum",
-    "sensor", "binary_sensor", "button", "scene",
+    "light",
+    "switch",
+    "fan",
+    "cover",
+    "lock",
+    "valve",
+    "climate",
+    "vacuum",
+    "sensor",
+    "binary_sensor",
+    "button",
+    "scene",
 )
 Source = Literal["discovery", "zigbee2mqtt", "config", "home assistant"]
 
@@ -26,9 +46,24 @@ Source = Literal["discovery", "zigbee2mqtt", "config", "home assistant"]
 #   lock, unlock, set_temperature(temperature: float, hvac_mode?), set_hvac_mode(hvac_mode),
 #   set_fan_speed(percentage: int 0-100), start, return_to_base, press, activate
 ACTIONS: tuple[str, ...] = (
-    "turn_on", "turn_off", "toggle", "set_brightness", "set_color", "open", "close", "stop",
-    "set_position", "lock", "unlock", "set_temperature", "set_hvac_mode", "set_fan_speed",
-    "start", "return_to_base", "press", "activate",
+    "turn_on",
+    "turn_off",
+    "toggle",
+    "set_brightness",
+    "set_color",
+    "open",
+    "close",
+    "stop",
+    "set_position",
+    "lock",
+    "unlock",
+    "set_temperature",
+    "set_hvac_mode",
+    "set_fan_speed",
+    "start",
+    "return_to_base",
+    "press",
+    "activate",
 )
 
 

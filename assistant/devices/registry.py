@@ -113,7 +113,9 @@ class Registry:
         self._listeners.append(listener)
         return lambda: self._listeners.remove(listener)
 
-    def add_state_listener(self, listener: Callable[[str, EntityState], None]) -> Callable[[], None]:
+    def add_state_listener(
+        self, listener: Callable[[str, EntityState], None]
+    ) -> Callable[[], None]:
         """Call `listener(entity_id, state)` on every state update; returns an unsubscribe."""
         self._state_listeners.append(listener)
         return lambda: self._state_listeners.remove(listener)
