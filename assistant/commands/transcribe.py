@@ -1,0 +1,141 @@
+"""`assistant transcribe FILE...`: speech recognition of WAV files.
+
+Each file is one utterance: it is streamed in blocks, and only the first
+``[vad] max_utterance_seconds`` reach the engine (the rest is read to check
+the file but not kept), so a long recording is processed in bounded memory.
+A bad file gets one line on stderr and the others are still transcribed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+import wave
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from assistant.audio import SAMPLE_RATE
+from assistant.audio.wav import iter_wav
+from assistant.config import Settings
+from assistant.errors import UserError
+from assistant.stt import SttEngine, create_engine
+
+_BLOCK = 1600  # 100 ms: the size a microphone would deliver, good for streaming engines
+
+
+def register(sub: Any, common: argparse.ArgumentParser) -> None:
+    """Add `transcribe`."""
+    parser = sub.add_parser("transcribe", help="speech recognition of WAV files", parents=[common])
+    parser.add_argument("files", nargs="+", type=Path, metavar="FILE", help="WAV files")
+    parser.add_argument("--engine", choices=("whisper", "vosk"), help="override [stt] engine")
+    parser.add_argument("--model", help="catalog model name or directory (override [stt] model)")
+    parser.add_argument("--json", action="store_true", help="one JSON object per file")
+    parser.set_defaults(func=run)
+
+
+@dataclass(frozen=True)
+class FileResult:
+    """One transcribed file."""
+
+    path: Path
+    transcript: str
+    audio_seconds: float
+    fed_seconds: float
+    decode_ms: float
+
+
+def _header_seconds(path: Path) -> float | None:
+    """Length the WAV header promises, None when unknown (streamed WAVs)."""
+    try:
+        with wave.open(str(path), "rb") as handle:
+            frames, rate = handle.getnframes(), handle.getframerate()
+            frame_bytes = handle.getsampwidth() * handle.getnchannels()
+    except (OSError, wave.Error, EOFError):
+        return None
+    if rate <= 0 or frames * frame_bytes >= 0xFFFFFFFF - frame_bytes:
+        return None
+    return frames / rate
+
+
+def transcribe_file(engine: SttEngine, path: Path, max_seconds: float) -> FileResult:
+    """Stream one WAV file through the engine; UserError for a bad file."""
+    limit = int(max_seconds * SAMPLE_RATE)
+    total = fed = 0
+    feeding = 0.0
+    try:
+        for block in iter_wav(path, _BLOCK):
+            total += len(block)
+            if fed < limit:
+                kept = block[: limit - fed]
+                t0 = time.perf_counter()
+                engine.accept(kept)
+                feeding += time.perf_counter() - t0
+                fed += len(kept)
+    except UserError:
+        engine.reset()
+        raise
+    expected = _header_seconds(path)
+    got = total / SAMPLE_RATE
+    if expected is not None and got + 0.05 < expected:
+        engine.reset()
+        raise UserError(
+            f"{path}: truncated WAV file (header says {expected:.2f} s, only {got:.2f} s present)"
+        )
+    result = engine.finish()
+    return FileResult(
+        path=path,
+        transcript=result.text,
+        audio_seconds=got,
+        fed_seconds=fed / SAMPLE_RATE,
+        decode_ms=feeding * 1000.0 + result.decode_ms,
+    )
+
+
+def run(args: argparse.Namespace, settings: Settings) -> int:
+    """Transcribe every file; exit 1 when any file could not be read."""
+    t0 = time.perf_counter()
+    engine = create_engine(settings, engine=args.engine, model=args.model)
+    load_ms = (time.perf_counter() - t0) * 1000.0
+    failed = 0
+    max_seconds = settings.vad.max_utterance_seconds
+    for index, path in enumerate(args.files):
+        started = time.perf_counter()
+        try:
+            result = transcribe_file(engine, path, max_seconds)
+        except UserError as exc:
+            print(f"assistant: {exc}", file=sys.stderr)
+            failed += 1
+            continue
+        this_load = load_ms if index == 0 else 0.0
+        total_ms = (time.perf_counter() - started) * 1000.0 + this_load
+        if args.json:
+            print(
+                json.dumps(
+                    {
+                        "file": str(path),
+                        "transcript": result.transcript,
+                        "engine": engine.name,
+                        "model": engine.model_name,
+                        "audio_seconds": round(result.audio_seconds, 3),
+                        "transcribed_seconds": round(result.fed_seconds, 3),
+                        "timings_ms": {
+                            "load": round(this_load, 1),
+                            "decode": round(result.decode_ms, 1),
+                            "total": round(total_ms, 1),
+                        },
+                    },
+                    ensure_ascii=False,
+                ),
+                flush=True,
+            )
+        else:
+            cut = (
+                f" [first {result.fed_seconds:.0f} s of {result.audio_seconds:.0f} s]"
+                if result.fed_seconds < result.audio_seconds
+                else ""
+            )
+            print(f"{path}: {result.transcript}{cut}", flush=True)
+    return 1 if failed else 0

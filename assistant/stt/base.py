@@ -1,0 +1,57 @@
+"""The speech-recognition engine contract shared by every engine.
+
+An engine receives one utterance as 16 kHz mono int16 frames, offers partial
+text while it listens (when it can), and gives the final text on
+``finish()``.  After ``finish()`` it is ready for the next utterance; the model
+stays loaded for the life of the engine.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+Samples = npt.NDArray[np.int16]
+
+
+@dataclass(frozen=True)
+class Transcript:
+    """The final text of one utterance and what produced it."""
+
+    text: str
+    engine: str
+    model: str
+    audio_seconds: float
+    decode_ms: float
+
+
+class SttEngine(Protocol):
+    """Streaming speech recognition for one utterance at a time."""
+
+    name: str
+    model_name: str
+
+    def accept(self, frames: Samples) -> str:
+        """Feed 16 kHz mono int16 frames; return the partial text so far ("" if none)."""
+        ...
+
+    def finish(self) -> Transcript:
+        """End the utterance: return the final text and reset for the next one."""
+        ...
+
+    def reset(self) -> None:
+        """Drop the current utterance without decoding it."""
+        ...
+
+    def set_phrases(self, phrases: Sequence[str] | None) -> None:
+        """Restrict recognition to these phrases (engines that support it), None = free."""
+        ...
+
+
+def normalise_phrase(text: str) -> str:
+    """Lowercase and collapse whitespace: the form phrases are compared in."""
+    return " ".join(text.lower().split())

@@ -1,0 +1,138 @@
+"""Vosk (Kaldi) streaming recognition, optionally restricted to a phrase list.
+
+Grammar mode hands Vosk a JSON list of the phrases plus "[unk]", so the
+decoder can only produce those phrases or "unknown".  Phrases with a word the
+model does not know are left out (Vosk would otherwise drop the word and
+accept a different phrase).  The final text is then checked against the list:
+anything else, "[unk]" included, becomes "".
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from assistant.audio import SAMPLE_RATE
+from assistant.stt.base import Samples, Transcript, normalise_phrase
+
+log = logging.getLogger(__name__)
+
+UNKNOWN = "[unk]"
+
+
+def grammar_json(phrases: Sequence[str]) -> str:
+    """Vosk's grammar: a JSON list of lowercase phrases ending with "[unk]"."""
+    unique = list(dict.fromkeys(normalise_phrase(p) for p in phrases if p.strip()))
+    return json.dumps([*unique, UNKNOWN], ensure_ascii=False)
+
+
+class VoskEngine:
+    """Streaming Vosk recogniser; the model is loaded once and kept."""
+
+    name = "vosk"
+
+    def __init__(self, model_path: Path, model_name: str | None = None) -> None:
+        import vosk
+
+        vosk.SetLogLevel(-1)
+        self._vosk = vosk
+        self.model_name = model_name or model_path.name
+        self._model = vosk.Model(str(model_path))
+        self._phrases: frozenset[str] | None = None
+        self._recognizer = self._new_recognizer(None)
+        self._segments: list[str] = []
+        self._samples = 0
+        self._decode_seconds = 0.0
+
+    def _new_recognizer(self, grammar: str | None) -> Any:
+        if grammar is None:
+            return self._vosk.KaldiRecognizer(self._model, SAMPLE_RATE)
+        return self._vosk.KaldiRecognizer(self._model, SAMPLE_RATE, grammar)
+
+    def known_word(self, word: str) -> bool:
+        """True when the model's vocabulary has `word`."""
+        return int(self._model.vosk_model_find_word(word)) >= 0
+
+    def set_phrases(self, phrases: Sequence[str] | None) -> None:
+        """Restrict recognition to `phrases` (None: free recognition); drops the utterance."""
+        if phrases is None:
+            self._phrases = None
+            self._recognizer = self._new_recognizer(None)
+        else:
+            usable = [
+                normalise_phrase(p)
+                for p in phrases
+                if p.strip() and all(self.known_word(w) for w in normalise_phrase(p).split())
+            ]
+            dropped = len([p for p in phrases if p.strip()]) - len(usable)
+            if dropped:
+                log.info("vosk grammar: %d phrase(s) have words the model lacks", dropped)
+            self._phrases = frozenset(usable)
+            self._recognizer = self._new_recognizer(grammar_json(usable))
+        self._segments = []
+        self._samples = 0
+        self._decode_seconds = 0.0
+
+    @property
+    def phrases(self) -> frozenset[str] | None:
+        """The phrases recognition is restricted to, None when free."""
+        return self._phrases
+
+    def accept(self, frames: Samples) -> str:
+        """Feed frames; return the partial text of the utterance so far."""
+        started = time.perf_counter()
+        self._samples += len(frames)
+        if self._recognizer.AcceptWaveform(frames.astype("<i2").tobytes()):
+            # Vosk found an endpoint inside the utterance: keep that segment.
+            self._segments.append(self._text(self._recognizer.Result(), "text"))
+            partial = ""
+        else:
+            partial = self._text(self._recognizer.PartialResult(), "partial")
+        self._decode_seconds += time.perf_counter() - started
+        return " ".join(s for s in [*self._segments, partial] if s)
+
+    def finish(self) -> Transcript:
+        """The final text; the recogniser is reset for the next utterance."""
+        started = time.perf_counter()
+        self._segments.append(self._text(self._recognizer.FinalResult(), "text"))
+        text = " ".join(s for s in self._segments if s)
+        if self._phrases is not None:
+            text = self._restrict(text)
+        self._decode_seconds += time.perf_counter() - started
+        result = Transcript(
+            text=text,
+            engine=self.name,
+            model=self.model_name,
+            audio_seconds=self._samples / SAMPLE_RATE,
+            decode_ms=self._decode_seconds * 1000.0,
+        )
+        self.reset()
+        return result
+
+    def reset(self) -> None:
+        """Forget the current utterance."""
+        self._recognizer.Reset()
+        self._segments = []
+        self._samples = 0
+        self._decode_seconds = 0.0
+
+    def _restrict(self, text: str) -> str:
+        # Several endpoints may have produced several phrases; keep only listed ones.
+        words = normalise_phrase(text.replace(UNKNOWN, " "))
+        assert self._phrases is not None
+        if words in self._phrases:
+            return words
+        return ""
+
+    @staticmethod
+    def _text(result: str, key: str) -> str:
+        try:
+            value = json.loads(result).get(key, "")
+        except ValueError:
+            return ""
+        text = str(value).strip()
+        return "" if text == UNKNOWN else text
