@@ -247,6 +247,10 @@ class UnderstandingConfig(_Section):
     confirm_seconds: float = Field(
         default=10.0, gt=0.0, le=120.0, description="Time to answer 'Are you sure?'."
     )
+    area: str | None = Field(
+        default=None,
+        description="Area the assistant is in: 'turn on the lights' means the lights here.",
+    )
 
 
 class SiteConfig(_Section):
