@@ -1,0 +1,472 @@
+"""Utterance -> result: templates first, the LLM as fallback, then the handlers.
+
+``Understanding.process(text, conversation)`` is what `assistant ask` and the
+voice pipeline call.  It owns the template matcher (slot lists follow the
+registry), the timers, and the confirmation of sensitive actions.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import re
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from assistant.devices.model import Action, Entity, Executor
+from assistant.devices.registry import Registry
+from assistant.understanding.conversation import (
+    Announce,
+    Conversation,
+    PendingConfirmation,
+    is_no,
+    is_yes,
+)
+from assistant.understanding.handlers import (
+    HANDLERS,
+    HandlerRegistry,
+    IntentContext,
+    IntentError,
+    NeedsConfirmation,
+)
+from assistant.understanding.lists import vocabulary
+from assistant.understanding.matcher import TemplateMatch, TemplateMatcher
+from assistant.understanding.model import IntentCall, IntentSchema, Vocabulary
+from assistant.understanding.responses import TemplateState, render, render_error
+from assistant.understanding.templates import TemplateSet
+from assistant.understanding.timers import Timer, TimerManager
+from assistant.understanding.validate import InvalidCall, validate_call
+
+log = logging.getLogger(__name__)
+
+CONFIRM_PROMPT = "Are you sure?"
+CANCELLED = "Okay, cancelled."
+TOO_LATE = "Too late, I cancelled that."
+OUT_OF_DOMAIN = "Sorry, I can't help with that."
+_SPLIT = re.compile(r"\s*(?:,\s*and\s+|\s+and then\s+|\s+and\s+|\s*,\s*then\s+|\s+then\s+)", re.I)
+
+
+class Fallback(Protocol):
+    """The LLM fallback (assistant.understanding.llm.LlmFallback)."""
+
+    def parse(
+        self, text: str, schemas: Sequence[IntentSchema], vocabulary: Vocabulary
+    ) -> list[IntentCall] | None:
+        """Intent calls for `text`, [] for "none", None on failure or timeout."""
+        ...
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one utterance led to (the `ask --json` object)."""
+
+    text: str
+    intent: str | None
+    slots: Mapping[str, Any]
+    actions: tuple[Action, ...]
+    reply: str
+    handled_by: str | None
+    timings_ms: Mapping[str, float]
+    calls: tuple[IntentCall, ...] = ()
+    awaiting_confirmation: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        """The documented JSON fields, plus `calls` for compound commands."""
+        data: dict[str, Any] = {
+            "text": self.text,
+            "intent": self.intent,
+            "slots": _jsonable(self.slots),
+            "actions": [a.to_json() for a in self.actions],
+            "reply": self.reply,
+            "handled_by": self.handled_by,
+            "timings_ms": {k: round(v, 2) for k, v in self.timings_ms.items()},
+        }
+        if len(self.calls) > 1:
+            data["calls"] = [{"intent": c.intent, "slots": _jsonable(c.slots)} for c in self.calls]
+        if self.awaiting_confirmation:
+            data["awaiting_confirmation"] = True
+        return data
+
+
+def _jsonable(slots: Mapping[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in slots.items():
+        if isinstance(value, float) and value.is_integer():
+            out[key] = int(value)
+        elif isinstance(value, str | int | float | bool) or value is None:
+            out[key] = value
+        elif isinstance(value, list | tuple):
+            out[key] = [v if isinstance(v, str | int | float | bool) else str(v) for v in value]
+        else:
+            out[key] = str(value)
+    return out
+
+
+@dataclass
+class _Step:
+    call: IntentCall
+    texts: Mapping[str, str] = field(default_factory=dict)
+    response: str | None = None
+
+
+@dataclass
+class _Dispatched:
+    actions: list[Action] = field(default_factory=list)
+    replies: list[str] = field(default_factory=list)
+    awaiting: bool = False
+
+
+class Understanding:
+    """Templates + handlers (+ optional LLM) over a live registry and an executor."""
+
+    def __init__(
+        self,
+        registry: Registry,
+        executor: Executor,
+        templates: TemplateSet,
+        *,
+        handlers: HandlerRegistry = HANDLERS,
+        llm_mode: str = "off",
+        fallback: Fallback | None = None,
+        area: str | None = None,
+        confirm_seconds: float = 10.0,
+        entity_confirm_seconds: Mapping[str, float] | None = None,
+        entity_sensitive: Mapping[str, bool] | None = None,
+        announce: Announce | None = None,
+        now: Callable[[], dt.datetime] | None = None,
+    ) -> None:
+        self.registry = registry
+        self.executor = executor
+        self.templates = templates
+        self.handlers = handlers
+        self.llm_mode = llm_mode if fallback is not None else "off"
+        self.fallback = fallback
+        self.area = area
+        self.confirm_seconds = confirm_seconds
+        self.entity_confirm_seconds = dict(entity_confirm_seconds or {})
+        self.entity_sensitive = dict(entity_sensitive or {})
+        self.announce = announce
+        self.now = now or (lambda: dt.datetime.now().astimezone())
+        self.matcher = TemplateMatcher(templates, registry)
+        self.timers = TimerManager(on_finish=self._timer_done)
+        self.conversation = Conversation()
+
+    # --- policy ---------------------------------------------------------------
+    def is_sensitive(self, entity: Entity, action: str) -> bool:
+        """Unlocking, opening garage doors and gates, and entities marked sensitive."""
+        override = self.entity_sensitive.get(entity.entity_id)
+        if override is not None:
+            return override and action not in ("lock", "close", "turn_off")
+        if entity.domain == "lock" and action == "unlock":
+            return True
+        if (
+            entity.domain == "cover"
+            and action in ("open", "set_position")
+            and (entity.device_class in ("garage", "gate"))
+        ):
+            return True
+        return entity.sensitive and action not in ("lock", "close", "turn_off")
+
+    def confirm_window(self, entity: Entity) -> float:
+        """Seconds to answer "Are you sure?" for this entity."""
+        return self.entity_confirm_seconds.get(entity.entity_id, self.confirm_seconds)
+
+    def schemas(self) -> list[IntentSchema]:
+        """Schemas of every intent with a handler."""
+        return self.handlers.schemas()
+
+    def vocabulary(self) -> Vocabulary:
+        """The live names."""
+        return vocabulary(self.registry)
+
+    def close(self) -> None:
+        """Stop timers and listening to the registry."""
+        self.timers.cancel_all()
+        self.matcher.close()
+
+    # --- the entry point ----------------------------------------------------
+    async def process(self, text: str, conversation: Conversation | None = None) -> Outcome:
+        """Understand `text`, act on it, and say what happened."""
+        conv = conversation or self.conversation
+        started = time.perf_counter()
+        timings = {"understanding": 0.0, "llm": 0.0, "dispatch": 0.0}
+        clean = " ".join(text.strip().split())
+        conv.remember(clean)
+
+        if conv.pending is not None:
+            answer = await self._answer_pending(clean, conv, timings)
+            if answer is not None:
+                calls, done, by = answer
+                return self._outcome(
+                    text, calls=calls, done=done, handled_by=by, timings=timings, started=started
+                )
+
+        steps: list[_Step] = []
+        handled_by: str | None = None
+        if self.llm_mode == "always":
+            steps = await self._ask_llm(clean, timings)
+            handled_by = "llm" if steps else None
+        if not steps:
+            t0 = time.perf_counter()
+            steps = self._match_templates(clean)
+            timings["understanding"] += _ms(t0)
+            handled_by = "template" if steps else None
+        if not steps and self.llm_mode == "fallback":
+            steps = await self._ask_llm(clean, timings)
+            handled_by = "llm" if steps else None
+        if not steps:
+            t0 = time.perf_counter()
+            reply = self._explain_no_match(clean)
+            timings["understanding"] += _ms(t0)
+            return self._outcome(
+                text,
+                calls=[],
+                done=_Dispatched(replies=[reply]),
+                handled_by=None,
+                timings=timings,
+                started=started,
+            )
+
+        t0 = time.perf_counter()
+        done = await self._dispatch(steps, conv, handled_by)
+        timings["dispatch"] = _ms(t0)
+        return self._outcome(
+            text,
+            calls=[s.call for s in steps],
+            done=done,
+            handled_by=handled_by,
+            timings=timings,
+            started=started,
+        )
+
+    def _outcome(
+        self,
+        text: str,
+        *,
+        calls: Sequence[IntentCall],
+        done: _Dispatched,
+        handled_by: str | None,
+        timings: dict[str, float],
+        started: float,
+    ) -> Outcome:
+        timings["total"] = _ms(started)
+        first = calls[0] if calls else None
+        return Outcome(
+            text=text,
+            intent=first.intent if first else None,
+            slots=dict(first.slots) if first else {},
+            actions=tuple(done.actions),
+            reply=_join(done.replies),
+            handled_by=handled_by,
+            timings_ms=dict(timings),
+            calls=tuple(calls),
+            awaiting_confirmation=done.awaiting,
+        )
+
+    # --- understanding ------------------------------------------------------
+    def _match_templates(self, text: str) -> list[_Step]:
+        match = self.matcher.match(text, self.area)
+        if match is not None:
+            return [_step(match)]
+        parts = [p for p in _SPLIT.split(text) if p.strip()]
+        if len(parts) < 2:
+            return []
+        first = self.matcher.match(parts[0], self.area)
+        if first is None:
+            return []
+        steps = [_step(first)]
+        verb = _verb_prefix(parts[0], first)
+        for part in parts[1:]:
+            # "turn off the kitchen light and the fan": the fan is turned off too,
+            # so the first command's verb is tried before the part on its own.
+            found = self.matcher.match(f"{verb} {part}", self.area) if verb else None
+            found = found or self.matcher.match(part, self.area)
+            if found is None:
+                return []
+            steps.append(_step(found))
+        return steps
+
+    async def _ask_llm(self, text: str, timings: dict[str, float]) -> list[_Step]:
+        if self.fallback is None:
+            return []
+        t0 = time.perf_counter()
+        schemas = self.schemas()
+        words = self.vocabulary()
+        try:
+            calls = await asyncio.to_thread(self.fallback.parse, text, schemas, words)
+        finally:
+            timings["llm"] += _ms(t0)
+        if not calls:
+            return []
+        by_name = {s.name: s for s in schemas}
+        steps: list[_Step] = []
+        for call in calls:
+            try:
+                steps.append(_Step(validate_call(call, by_name, words)))
+            except InvalidCall as exc:
+                log.info("LLM call refused: %s", exc)
+                return []
+        return steps
+
+    def _explain_no_match(self, text: str) -> str:
+        unknown = self.matcher.unknown_name(text, self.area)
+        errors = self.templates.errors
+        if unknown is not None:
+            key = {"name": "no_entity", "area": "no_area", "floor": "no_floor"}[unknown.slot]
+            values = {"entity": unknown.text, "area": unknown.text, "floor": unknown.text}
+            template = errors.get(key)
+            if template:
+                return render_error(template, **values)
+            return f"Sorry, I am not aware of any device called {unknown.text}"
+        return OUT_OF_DOMAIN
+
+    # --- confirmation -------------------------------------------------------
+    async def _answer_pending(
+        self, text: str, conv: Conversation, timings: dict[str, float]
+    ) -> tuple[list[IntentCall], _Dispatched, str | None] | None:
+        yes, no = is_yes(text), is_no(text)
+        pending, in_time = conv.take_pending()
+        if pending is None or not (yes or no):
+            return None  # anything else cancels the question and is heard as new
+        if not in_time:
+            return [pending.call], _Dispatched(replies=[TOO_LATE]), pending.handled_by
+        if no:
+            return [pending.call], _Dispatched(replies=[CANCELLED]), pending.handled_by
+        t0 = time.perf_counter()
+        step = _Step(pending.call, pending.texts, pending.response)
+        done = await self._dispatch([step], conv, pending.handled_by, confirmed=True)
+        timings["dispatch"] = _ms(t0)
+        return [pending.call], done, pending.handled_by
+
+    def _expire_later(
+        self, conv: Conversation, pending: PendingConfirmation, seconds: float
+    ) -> None:
+        async def expire() -> None:
+            await asyncio.sleep(seconds)
+            if conv.pending is pending:
+                conv.pending = None
+                speak = conv.announce or self.announce
+                if speak is not None:
+                    await speak(CANCELLED)
+
+        asyncio.get_running_loop().create_task(expire(), name="confirmation-timeout")
+
+    # --- dispatch -----------------------------------------------------------
+    async def _dispatch(
+        self,
+        steps: Sequence[_Step],
+        conv: Conversation,
+        handled_by: str | None,
+        confirmed: bool = False,
+    ) -> _Dispatched:
+        done = _Dispatched()
+        for step in steps:
+            spec = self.handlers.get(step.call.intent)
+            if spec is None:
+                done.replies.append(OUT_OF_DOMAIN)
+                continue
+            ctx = IntentContext(
+                intent=step.call.intent,
+                slots=dict(step.call.slots),
+                registry=self.registry,
+                executor=self.executor,
+                conversation=conv,
+                schema=spec.schema,
+                texts=dict(step.texts),
+                area=self.area,
+                timers=self.timers,
+                confirmed=confirmed,
+                sensitive=self.is_sensitive,
+                confirm_seconds=self.confirm_window,
+                now=self.now,
+                response=step.response,
+                error_templates=self.templates.errors,
+            )
+            try:
+                reply = await spec.func(ctx)
+            except NeedsConfirmation as ask:
+                pending = PendingConfirmation(
+                    call=step.call,
+                    texts=step.texts,
+                    response=step.response,
+                    deadline=time.monotonic() + ask.seconds,
+                    handled_by=handled_by,
+                    entity_ids=ask.entity_ids,
+                )
+                conv.pending = pending
+                self._expire_later(conv, pending, ask.seconds)
+                done.actions.extend(ctx.actions)
+                done.replies.append(CONFIRM_PROMPT)
+                done.awaiting = True
+                break
+            except IntentError as exc:
+                done.actions.extend(ctx.actions)
+                done.replies.append(str(exc))
+                continue
+            done.actions.extend(ctx.actions)
+            done.replies.append(reply if reply is not None else self._render(ctx, step))
+        return done
+
+    def _render(self, ctx: IntentContext, step: _Step) -> str:
+        responses = self.templates.responses.get(ctx.intent, {})
+        key = ctx.response or step.response or "default"
+        template = responses.get(key) or responses.get("default")
+        if template is None:
+            return "Done"
+        slots: dict[str, Any] = {}
+        for name, value in ctx.slots.items():
+            slots[name] = step.texts.get(name) or value
+        slots.update(ctx.speech_slots)
+        matched = [TemplateState(e, self.registry.state(e.entity_id)) for e in ctx.matched]
+        unmatched = [TemplateState(e, self.registry.state(e.entity_id)) for e in ctx.unmatched]
+        return render(template, slots, matched, unmatched) or "Done"
+
+    # --- timers -------------------------------------------------------------
+    async def _timer_done(self, timer: Timer) -> None:
+        if timer.command:
+            outcome = await self.process(timer.command, Conversation(announce=self.announce))
+            message = outcome.reply
+        elif timer.name:
+            message = f"The {timer.name} timer is done"
+        else:
+            message = "Your timer is done"
+        if self.announce is not None:
+            await self.announce(message)
+
+
+_ARTICLES = frozenset({"the", "a", "an", "my", "all", "of"})
+
+
+def _verb_prefix(text: str, match: TemplateMatch) -> str:
+    """The words before the first named thing: "turn off" in "turn off the lamp"."""
+    lowered = text.casefold()
+    starts = [
+        lowered.find(t.casefold())
+        for k, t in match.texts.items()
+        if k in ("name", "area", "floor", "domain", "device_class") and t
+    ]
+    starts = [i for i in starts if i > 0]
+    if not starts:
+        return ""
+    words = text[: min(starts)].split()
+    while words and words[-1].casefold() in _ARTICLES:
+        words.pop()
+    return " ".join(words)
+
+
+def _step(match: TemplateMatch) -> _Step:
+    return _Step(IntentCall(match.intent, dict(match.slots)), dict(match.texts), match.response)
+
+
+def _join(replies: Sequence[str]) -> str:
+    parts = [r.strip() for r in replies if r and r.strip()]
+    if len(parts) < 2:
+        return parts[0] if parts else ""
+    return " ".join(p if p[-1] in ".!?" else p + "." for p in parts)
+
+
+def _ms(since: float) -> float:
+    return (time.perf_counter() - since) * 1000.0

@@ -1,0 +1,201 @@
+"""Intent handlers: the registration decorator and the context a handler sees.
+
+A handler is ``async def handler(ctx: IntentContext) -> str | None``.  It reads
+``ctx.slots``, finds entities with ``ctx.targets()``, acts with
+``await ctx.execute(entity, action, **params)`` and either returns the reply
+text or returns None to let the response template of the matched sentence
+speak (rendered with the slots and the entities it acted on).  It sees the
+registry, the executor and the conversation, never MQTT.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Awaitable, Callable, Collection, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from assistant.devices.model import Action, Entity, Executor
+from assistant.devices.registry import Registry
+from assistant.understanding.conversation import Conversation
+from assistant.understanding.model import IntentSchema
+from assistant.understanding.targets import TargetError, match_targets, query_from_slots
+
+if TYPE_CHECKING:
+    from assistant.understanding.timers import TimerManager
+
+Handler = Callable[["IntentContext"], Awaitable[str | None]]
+SensitivePolicy = Callable[[Entity, str], bool]
+
+
+class IntentError(Exception):
+    """The request cannot be done; str(error) is the reply."""
+
+
+class NeedsConfirmation(Exception):
+    """A sensitive action: ask "Are you sure?" before doing it."""
+
+    def __init__(self, entity_ids: tuple[str, ...], seconds: float) -> None:
+        super().__init__("confirmation needed")
+        self.entity_ids = entity_ids
+        self.seconds = seconds
+
+
+@dataclass(frozen=True)
+class HandlerSpec:
+    """A registered handler with its schema."""
+
+    schema: IntentSchema
+    func: Handler
+    module: str
+
+
+class HandlerRegistry:
+    """Intent name -> handler."""
+
+    def __init__(self) -> None:
+        self._handlers: dict[str, HandlerSpec] = {}
+        self._listeners: list[Callable[[], None]] = []
+
+    def register(self, spec: HandlerSpec) -> None:
+        """Add or replace the handler of `spec.schema.name`."""
+        self._handlers[spec.schema.name] = spec
+        for listener in list(self._listeners):
+            listener()
+
+    def get(self, intent: str) -> HandlerSpec | None:
+        """The handler of an intent."""
+        return self._handlers.get(intent)
+
+    def names(self) -> list[str]:
+        """Every intent with a handler."""
+        return sorted(self._handlers)
+
+    def specs(self) -> list[HandlerSpec]:
+        """Every registration, by intent name."""
+        return [self._handlers[n] for n in self.names()]
+
+    def schemas(self) -> list[IntentSchema]:
+        """Schemas for the LLM grammar and for validation."""
+        return [s.schema for s in self.specs()]
+
+    def add_listener(self, listener: Callable[[], None]) -> Callable[[], None]:
+        """Call `listener()` when a handler is added; returns an unsubscribe."""
+        self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener)
+
+
+# Handlers register here when their module is imported (see loader.py).
+HANDLERS = HandlerRegistry()
+
+
+def intent_handler(
+    name: str,
+    *,
+    schema: IntentSchema | None = None,
+    description: str = "",
+    sensitive: bool = False,
+    registry: HandlerRegistry | None = None,
+) -> Callable[[Handler], Handler]:
+    """Register `func` as the handler of intent `name`.
+
+    `schema` describes its slots for the LLM grammar and validation; without
+    one the intent takes no slots.  `sensitive` asks "Are you sure?" first.
+    """
+
+    def decorate(func: Handler) -> Handler:
+        spec_schema = schema or IntentSchema(name=name, description=description or name)
+        if spec_schema.name != name:
+            raise ValueError(f"schema name {spec_schema.name!r} is not {name!r}")
+        if sensitive and not spec_schema.sensitive:
+            spec_schema = IntentSchema(
+                spec_schema.name, spec_schema.description, spec_schema.slots, sensitive=True
+            )
+        (registry or HANDLERS).register(HandlerSpec(spec_schema, func, func.__module__))
+        return func
+
+    return decorate
+
+
+@dataclass
+class IntentContext:
+    """Everything a handler may use, and what it did."""
+
+    intent: str
+    slots: dict[str, Any]
+    registry: Registry
+    executor: Executor
+    conversation: Conversation
+    schema: IntentSchema
+    texts: Mapping[str, str] = field(default_factory=dict)
+    area: str | None = None
+    timers: TimerManager | None = None
+    confirmed: bool = False
+    sensitive: SensitivePolicy = field(default=lambda _e, _a: False)
+    confirm_seconds: Callable[[Entity], float] = field(default=lambda _e: 10.0)
+    now: Callable[[], dt.datetime] = field(default=lambda: dt.datetime.now().astimezone())
+    # What the handler did, read by the engine afterwards.
+    actions: list[Action] = field(default_factory=list)
+    matched: list[Entity] = field(default_factory=list)
+    unmatched: list[Entity] = field(default_factory=list)
+    speech_slots: dict[str, Any] = field(default_factory=dict)
+    response: str | None = None
+    error_templates: Mapping[str, str] = field(default_factory=dict)
+
+    def targets(self, domains: Collection[str] = (), *, use_area: bool = True) -> list[Entity]:
+        """The entities the slots point at, limited to `domains`; IntentError if none.
+
+        Without a name, area or floor in the request, the assistant's own area
+        (when configured) narrows "turn on the lights" to the room it is in.
+        """
+        slots = dict(self.slots)
+        if (
+            use_area
+            and self.area
+            and not any(slots.get(k) for k in ("name", "area", "floor"))
+            and slots.get("area") is None
+        ):
+            slots["area"] = self.area
+        try:
+            return match_targets(self.registry, query_from_slots(slots, domains))
+        except TargetError as exc:
+            raise IntentError(self.error_text(exc.key, **exc.values)) from None
+
+    def error_text(self, key: str, **values: Any) -> str:
+        """One of the intents package's error replies, filled in."""
+        from assistant.understanding.responses import render_error
+
+        template = self.error_templates.get(key)
+        if template is None:
+            return "Sorry, that did not work"
+        return render_error(template, **values)
+
+    def check_confirmation(self, entities: Collection[Entity], action: str) -> None:
+        """Raise NeedsConfirmation when an action on these entities is sensitive."""
+        if self.confirmed:
+            return
+        risky = [e for e in entities if self.schema.sensitive or self.sensitive(e, action)]
+        if risky:
+            seconds = min(self.confirm_seconds(e) for e in risky)
+            raise NeedsConfirmation(tuple(e.entity_id for e in risky), seconds)
+
+    async def execute(self, entity: Entity, action: str, **params: Any) -> Action:
+        """Send one command and remember it (and the entity, for the reply)."""
+        done = await self.executor.execute(entity.entity_id, action, **params)
+        self.actions.append(done)
+        if entity not in self.matched:
+            self.matched.append(entity)
+        return done
+
+    async def execute_all(
+        self,
+        entities: Collection[Entity],
+        action_for: Callable[[Entity], str | None],
+        **params: Any,
+    ) -> list[Action]:
+        """Ask before anything sensitive, then act on every entity (None = skip it)."""
+        plan = [(e, action_for(e)) for e in entities]
+        plan_ok = [(e, a) for e, a in plan if a is not None]
+        for entity, action in plan_ok:
+            self.check_confirmation([entity], action)
+        return [await self.execute(e, a, **params) for e, a in plan_ok]

@@ -1,0 +1,29 @@
+"""HassGetCurrentTime, HassGetCurrentDate and HassNevermind."""
+
+from __future__ import annotations
+
+from assistant.understanding.handlers import IntentContext, intent_handler
+from assistant.understanding.model import IntentSchema
+
+
+@intent_handler("HassGetCurrentTime", schema=IntentSchema("HassGetCurrentTime", "Tell the time"))
+async def current_time(ctx: IntentContext) -> str | None:
+    """The time, through the package's response template."""
+    ctx.speech_slots["time"] = ctx.now().time()
+    return None
+
+
+@intent_handler("HassGetCurrentDate", schema=IntentSchema("HassGetCurrentDate", "Tell the date"))
+async def current_date(ctx: IntentContext) -> str | None:
+    """The date, through the package's response template."""
+    ctx.speech_slots["date"] = ctx.now().date()
+    return None
+
+
+@intent_handler(
+    "HassNevermind", schema=IntentSchema("HassNevermind", "Do nothing: the user changed their mind")
+)
+async def nevermind(ctx: IntentContext) -> str | None:
+    """Do nothing, say nothing."""
+    ctx.conversation.pending = None
+    return ""

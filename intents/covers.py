@@ -1,0 +1,27 @@
+"""HassSetPosition for covers and valves."""
+
+from __future__ import annotations
+
+from assistant.understanding.handlers import IntentContext, intent_handler
+from assistant.understanding.model import IntentSchema, SlotSpec
+from intents._slots import DEVICE_CLASS, TARGET
+
+
+@intent_handler(
+    "HassSetPosition",
+    schema=IntentSchema(
+        "HassSetPosition",
+        "Set how far covers (blinds, curtains, garage doors) or valves are open, in percent",
+        slots=(
+            *TARGET,
+            DEVICE_CLASS,
+            SlotSpec("position", "number", required=True, minimum=0, maximum=100),
+        ),
+    ),
+)
+async def set_position(ctx: IntentContext) -> str | None:
+    """Move every matching cover or valve to a position."""
+    entities = ctx.targets(domains=("cover", "valve"))
+    position = int(ctx.slots["position"])
+    await ctx.execute_all(entities, lambda _e: "set_position", position=position)
+    return None

@@ -1,0 +1,67 @@
+"""HassLightSet: brightness, colour and colour temperature."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from assistant.understanding.handlers import IntentContext, IntentError, intent_handler
+from assistant.understanding.model import IntentSchema, SlotSpec
+from intents._slots import AREA, FLOOR, NAME
+
+COLORS = (
+    "white",
+    "red",
+    "orange",
+    "yellow",
+    "green",
+    "blue",
+    "purple",
+    "pink",
+    "brown",
+    "black",
+    "cyan",
+    "magenta",
+    "violet",
+    "indigo",
+    "gold",
+    "turquoise",
+    "lime",
+    "teal",
+)
+
+
+@intent_handler(
+    "HassLightSet",
+    schema=IntentSchema(
+        "HassLightSet",
+        "Set the brightness (percent), colour or colour temperature (kelvin) of lights",
+        slots=(
+            NAME,
+            AREA,
+            FLOOR,
+            SlotSpec("brightness", "number", minimum=0, maximum=100, description="percent"),
+            SlotSpec("color", "color", choices=COLORS, description="colour name"),
+            SlotSpec("temperature", "number", minimum=1000, maximum=10000, description="kelvin"),
+        ),
+    ),
+)
+async def light_set(ctx: IntentContext) -> str | None:
+    """Set brightness, colour or colour temperature on every matching light."""
+    lights = ctx.targets(domains=("light",))
+    params: dict[str, Any] = {}
+    if ctx.slots.get("brightness") is not None:
+        action = "set_brightness"
+        params["brightness"] = int(ctx.slots["brightness"])
+        ctx.response = ctx.response or "brightness"
+    elif ctx.slots.get("color") is not None:
+        action = "set_color"
+        params["color"] = str(ctx.slots["color"])
+        ctx.response = ctx.response or "color"
+    elif ctx.slots.get("temperature") is not None:
+        action = "set_color"
+        params["color_temp_kelvin"] = int(ctx.slots["temperature"])
+        ctx.response = ctx.response or "temperature"
+    else:
+        raise IntentError("Set it to what?")
+    await ctx.execute_all(lights, lambda _e: action, **params)
+    return None
