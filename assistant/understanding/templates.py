@@ -17,7 +17,7 @@ from typing import Any
 
 import yaml
 from hassil.intents import Intents
-from hassil.parse_expression import ParseError
+from hassil.parser import ParseError
 from hassil.util import merge_dict
 
 from assistant.errors import UserError
