@@ -101,12 +101,15 @@ class SpeakerSink:
         with self._lock:
             stream, rate = self._open(sd)
             data = np.ascontiguousarray(resample(samples, SAMPLE_RATE, rate), dtype="<i2")
-            with stream:
-                for start in range(0, data.size, self._BLOCK):
-                    if stop.is_set():
-                        stream.abort()
-                        return
-                    stream.write(data[start : start + self._BLOCK].tobytes())
+            try:
+                with stream:
+                    for start in range(0, data.size, self._BLOCK):
+                        if stop.is_set():
+                            stream.abort()
+                            return
+                        stream.write(data[start : start + self._BLOCK].tobytes())
+            except sd.PortAudioError as exc:
+                raise UserError(f"speaker failed during playback ({exc})") from None
 
     async def play(self, samples: Samples) -> None:
         """Play and wait; cancellation stops the sound."""
