@@ -1,10 +1,12 @@
 """Vosk (Kaldi) streaming recognition, optionally restricted to a phrase list.
 
-Grammar mode hands Vosk a JSON list of the phrases plus "[unk]", so the
-decoder can only produce those phrases or "unknown".  Phrases with a word the
-model does not know are left out (Vosk would otherwise drop the word and
-accept a different phrase).  The final text is then checked against the list:
-anything else, "[unk]" included, becomes "".
+Grammar mode hands Vosk a JSON list of the phrases (plus "[unk]" when the
+model has that word), so the decoder only produces words of those phrases.
+Phrases with a word the model does not know are left out (Vosk would
+otherwise drop the word and accept a different phrase).  Vosk's grammar lets
+the words recombine, so it is asked for its n-best alternatives and the best
+one that is exactly a listed phrase wins; anything else, "[unk]" included,
+becomes "".
 """
 
 from __future__ import annotations
@@ -24,10 +26,13 @@ log = logging.getLogger(__name__)
 UNKNOWN = "[unk]"
 
 
-def grammar_json(phrases: Sequence[str]) -> str:
-    """Vosk's grammar: a JSON list of lowercase phrases ending with "[unk]"."""
+ALTERNATIVES = 10
+
+
+def grammar_json(phrases: Sequence[str], unknown: bool = True) -> str:
+    """Vosk's grammar: a JSON list of lowercase phrases, ending with "[unk]" if wanted."""
     unique = list(dict.fromkeys(normalise_phrase(p) for p in phrases if p.strip()))
-    return json.dumps([*unique, UNKNOWN], ensure_ascii=False)
+    return json.dumps([*unique, UNKNOWN] if unknown else unique, ensure_ascii=False)
 
 
 class VoskEngine:
@@ -51,7 +56,9 @@ class VoskEngine:
     def _new_recognizer(self, grammar: str | None) -> Any:
         if grammar is None:
             return self._vosk.KaldiRecognizer(self._model, SAMPLE_RATE)
-        return self._vosk.KaldiRecognizer(self._model, SAMPLE_RATE, grammar)
+        recognizer = self._vosk.KaldiRecognizer(self._model, SAMPLE_RATE, grammar)
+        recognizer.SetMaxAlternatives(ALTERNATIVES)
+        return recognizer
 
     def known_word(self, word: str) -> bool:
         """True when the model's vocabulary has `word`."""
@@ -72,7 +79,8 @@ class VoskEngine:
             if dropped:
                 log.info("vosk grammar: %d phrase(s) have words the model lacks", dropped)
             self._phrases = frozenset(usable)
-            self._recognizer = self._new_recognizer(grammar_json(usable))
+            grammar = grammar_json(usable, unknown=self.known_word(UNKNOWN))
+            self._recognizer = self._new_recognizer(grammar)
         self._segments = []
         self._samples = 0
         self._decode_seconds = 0.0
@@ -128,11 +136,15 @@ class VoskEngine:
             return words
         return ""
 
-    @staticmethod
-    def _text(result: str, key: str) -> str:
+    def _text(self, result: str, key: str) -> str:
         try:
-            value = json.loads(result).get(key, "")
+            data = json.loads(result)
         except ValueError:
             return ""
-        text = str(value).strip()
+        if "alternatives" in data:
+            texts = [str(alt.get("text", "")).strip() for alt in data["alternatives"]]
+            listed = [t for t in texts if normalise_phrase(t) in (self._phrases or ())]
+            text = (listed or texts or [""])[0]
+        else:
+            text = str(data.get(key, "")).strip()
         return "" if text == UNKNOWN else text
