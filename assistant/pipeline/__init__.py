@@ -1,0 +1,10 @@
+"""The assistant end to end: audio -> wake word -> end of speech -> STT ->
+understanding -> executor -> spoken reply.
+
+- ``messages``: the small frozen messages passed between stages
+- ``listener``: the synchronous wake/end-of-speech state machine
+- ``turn``: one utterance or text through STT, understanding and the reply
+- ``live``: the asyncio tasks and queues around a live microphone
+- ``files``: the same turn on recordings (``assistant listen``)
+- ``build``: creating the stages from the settings, with clear errors
+"""

@@ -1,0 +1,136 @@
+"""The listening state machine: wake word, then the command until end of speech.
+
+Synchronous and free of I/O: the live pipeline feeds it microphone frames
+on the event loop, ``assistant listen`` feeds it a file's frames in a worker
+thread.  Modes:
+
+- ``wake``: only the wake word detector hears the audio;
+- ``command``: the end-of-speech detector hears it and the audio is kept;
+- ``busy`` (thinking or speaking): the audio is not a command; only the wake
+  word is listened for, and hearing it is a barge-in.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Literal, Protocol
+
+from assistant.audio import Samples
+from assistant.pipeline.messages import StartedBy, Utterance
+from assistant.vad import EndOfSpeech, SpeechStarted, SpeechTimeout, UtteranceEnded
+
+log = logging.getLogger(__name__)
+
+Mode = Literal["wake", "command", "busy"]
+
+
+class WakeDetector(Protocol):
+    """Says whether a frame completes the wake word."""
+
+    def process(self, frame: Samples) -> bool:
+        """True on the frame where the wake word is detected."""
+        ...
+
+    def reset(self) -> None:
+        """Forget the audio seen so far."""
+        ...
+
+
+@dataclass(frozen=True)
+class WakeHeard:
+    """The wake word was heard; a command follows."""
+
+    at: float
+    barge_in: bool = False
+
+
+@dataclass(frozen=True)
+class NothingSaid:
+    """The wake word (or a question) was not followed by speech in time."""
+
+    started_by: StartedBy
+
+
+@dataclass(frozen=True)
+class CommandReady:
+    """A command's audio up to the end of speech."""
+
+    utterance: Utterance
+
+
+Event = WakeHeard | NothingSaid | CommandReady
+
+
+class Listener:
+    """Wake word -> command -> busy, fed one frame at a time."""
+
+    def __init__(self, wake: WakeDetector | None, endpointer: EndOfSpeech) -> None:
+        self.wake = wake
+        self.endpointer = endpointer
+        self.mode: Mode = "wake"
+        self.started_by: StartedBy = "wake"
+        self._speech = False
+        self.idle()
+
+    # --- mode changes (called by the pipeline) ------------------------------
+    def idle(self) -> None:
+        """Wait for the wake word (or, without one, for the next command)."""
+        if self.wake is None:
+            self.expect_command("no-wake")
+            return
+        self.mode = "wake"
+        self.wake.reset()
+
+    def expect_command(self, started_by: StartedBy) -> None:
+        """Take the next speech as a command (after the wake word or a question)."""
+        self.mode = "command"
+        self.started_by = started_by
+        self._speech = False
+        self.endpointer.reset(arm_timeout=True)
+
+    def busy(self) -> None:
+        """Thinking or speaking: audio is not a command, the wake word barges in."""
+        self.mode = "busy"
+        if self.wake is not None:
+            self.wake.reset()
+
+    # --- audio --------------------------------------------------------------
+    def process(self, frame: Samples, now: float) -> Event | None:
+        """Feed one frame; an event when something happened."""
+        if self.mode == "command":
+            return self._command(frame, now)
+        if self.wake is None or not self.wake.process(frame):
+            return None
+        barge_in = self.mode == "busy"
+        self.expect_command("wake")
+        return WakeHeard(now, barge_in=barge_in)
+
+    def finish(self, now: float) -> Event | None:
+        """The audio ended (end of a file): a command in progress ends here."""
+        if self.mode != "command":
+            return None
+        for event in self.endpointer.finish():
+            if isinstance(event, UtteranceEnded):
+                return self._ready(event, now)
+        return self._nothing()
+
+    def _command(self, frame: Samples, now: float) -> Event | None:
+        for event in self.endpointer.process(frame):
+            if isinstance(event, SpeechStarted):
+                self._speech = True
+            elif isinstance(event, UtteranceEnded):
+                return self._ready(event, now)
+            elif isinstance(event, SpeechTimeout):
+                return self._nothing()
+        return None
+
+    def _nothing(self) -> NothingSaid:
+        started_by = self.started_by
+        self.busy()
+        return NothingSaid(started_by)
+
+    def _ready(self, event: UtteranceEnded, now: float) -> CommandReady:
+        utterance = Utterance(event.audio, end_of_speech=now, started_by=self.started_by)
+        self.busy()
+        return CommandReady(utterance)

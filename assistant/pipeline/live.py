@@ -1,0 +1,321 @@
+"""The live pipeline: named tasks joined by bounded queues on one event loop.
+
+::
+
+    audio-in --frames--> listen --utterances--> turns --> speaker
+                           ^                      ^
+                           |  barge-in            +-- requests (MQTT ask/say)
+    interface-out <-- state changes and finished turns
+
+``audio-in`` moves microphone frames into a bounded queue; when ``listen``
+falls behind the oldest frame is dropped and counted.  ``listen`` runs the
+wake/end-of-speech state machine; ``turns`` handles one conversation at a
+time and speaks the reply; a wake word during the reply cancels it.
+``interface-out`` publishes state changes in order without ever blocking
+the audio path.  ``stop()`` cancels the tasks from the microphone inwards.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from assistant.audio import Samples
+from assistant.interface import Ask, Interface, Request, Say, State, TurnReport
+from assistant.pipeline.listener import CommandReady, Listener, NothingSaid, WakeHeard
+from assistant.pipeline.messages import Frame, TurnResult, Utterance
+from assistant.pipeline.turn import TurnRunner
+from assistant.tts import wake_chime
+
+log = logging.getLogger(__name__)
+
+SHUTDOWN_SECONDS = 1.5
+
+
+class Source(Protocol):
+    """An audio source (see assistant.audio.sources)."""
+
+    name: str
+
+    def frames(self) -> AsyncIterator[Samples]:
+        """Frames until closed."""
+        ...
+
+
+class Sink(Protocol):
+    """An audio sink (see assistant.audio.sinks)."""
+
+    async def play(self, samples: Samples) -> None:
+        """Play; cancellation stops the sound."""
+        ...
+
+
+@dataclass(frozen=True)
+class Options:
+    """Knobs of the live pipeline."""
+
+    queue_frames: int = 166
+    """Frames buffered between audio-in and listen (5 s of 30 ms frames)."""
+    earcon: bool = True
+
+
+class LivePipeline:
+    """Owns the queues and tasks of the running assistant."""
+
+    def __init__(
+        self,
+        source: Source,
+        listener: Listener,
+        turns: TurnRunner,
+        *,
+        sink: Sink | None = None,
+        interface: Interface | None = None,
+        requests: asyncio.Queue[Request] | None = None,
+        options: Options | None = None,
+        on_turn: Callable[[TurnResult], None] | None = None,
+    ) -> None:
+        self.source = source
+        self.listener = listener
+        self.turns = turns
+        self.sink = sink
+        self.interface = interface
+        self.options = options or Options()
+        self.on_turn = on_turn
+        self.frames: asyncio.Queue[Frame] = asyncio.Queue(self.options.queue_frames)
+        self.utterances: asyncio.Queue[Utterance] = asyncio.Queue(1)
+        self.requests: asyncio.Queue[Request] = requests or asyncio.Queue(16)
+        self.outbox: asyncio.Queue[State | TurnReport] = asyncio.Queue(64)
+        self.dropped_frames = 0
+        self.dropped_reports = 0
+        self.frames_in = 0
+        self._speech: asyncio.Task[None] | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+        self.state: State = "idle"
+
+    # --- lifecycle ----------------------------------------------------------
+    async def run(self, stop: asyncio.Event) -> None:
+        """Run until `stop` is set (or the audio source ends), then stop cleanly."""
+        if self.interface is not None:
+            await self.interface.online()
+        starts: list[tuple[str, Any]] = [
+            ("interface-out", self._interface_out()),
+            ("turns", self._turns()),
+            ("listen", self._listen()),
+            ("audio-in", self._audio_in()),
+        ]
+        self._tasks = [asyncio.create_task(coro, name=name) for name, coro in starts]
+        stopper = asyncio.create_task(stop.wait(), name="stop-wait")
+        try:
+            await asyncio.wait([stopper, *self._tasks], return_when=asyncio.FIRST_COMPLETED)
+            for task in self._tasks:
+                if task.done() and not task.cancelled() and task.exception() is not None:
+                    raise task.exception()  # type: ignore[misc]
+        finally:
+            stopper.cancel()
+            await self.stop()
+
+    async def stop(self) -> None:
+        """Cancel from the microphone inwards; publish what is queued and `offline`."""
+        by_name = {task.get_name(): task for task in self._tasks}
+        for name in ("audio-in", "listen", "turns"):
+            task = by_name.get(name)
+            if task is not None and not task.done():
+                task.cancel()
+                # The turn gets a short grace to finish sending a command.
+                with contextlib.suppress(asyncio.CancelledError, TimeoutError):
+                    await asyncio.wait_for(task, SHUTDOWN_SECONDS)
+        await self._cancel_speech()
+        out = by_name.get("interface-out")
+        if out is not None and not out.done():
+            # Let queued state changes go out, briefly, then stop the publisher.
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(0.3):
+                    await self.outbox.join()
+            out.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await out
+        if self.interface is not None:
+            with contextlib.suppress(TimeoutError, OSError):
+                async with asyncio.timeout(0.3):
+                    await self.interface.offline()
+        self._tasks = []
+
+    # --- stages -------------------------------------------------------------
+    async def _audio_in(self) -> None:
+        frames = self.source.frames()
+        try:
+            async for samples in frames:
+                self.frames_in += 1
+                if self.frames.full():
+                    # The listener is behind: the newest audio is what matters.
+                    self.frames.get_nowait()
+                    self.dropped_frames += 1
+                self.frames.put_nowait(Frame(samples, time.monotonic()))
+        finally:
+            close = getattr(frames, "aclose", None)
+            if close is not None:
+                await close()
+        log.info("audio source %s ended", self.source.name)
+
+    async def _listen(self) -> None:
+        while True:
+            frame = await self.frames.get()
+            event = self.listener.process(frame.samples, frame.at)
+            if event is None:
+                continue
+            if isinstance(event, WakeHeard):
+                log.info("wake word%s", " (barge-in)" if event.barge_in else "")
+                if event.barge_in:
+                    await self._cancel_speech()
+                self._set_state("listening")
+                if self.options.earcon:
+                    self._start_speech(wake_chime())
+            elif isinstance(event, CommandReady):
+                self._set_state("thinking")
+                self.utterances.put_nowait(event.utterance)
+            elif isinstance(event, NothingSaid):
+                log.info("nothing said after the %s", event.started_by)
+                self.listener.idle()
+                self._set_state("idle")
+
+    async def _turns(self) -> None:
+        while True:
+            utterance_wait = asyncio.ensure_future(self.utterances.get())
+            request_wait = asyncio.ensure_future(self.requests.get())
+            try:
+                done, _ = await asyncio.wait(
+                    {utterance_wait, request_wait}, return_when=asyncio.FIRST_COMPLETED
+                )
+            finally:
+                for waiter in (utterance_wait, request_wait):
+                    if not waiter.done():
+                        waiter.cancel()
+            # Both may be ready at once: take the spoken one first, re-queue the other.
+            if utterance_wait in done:
+                if request_wait in done:
+                    self.requests.put_nowait(request_wait.result())
+                await self._voice_turn(utterance_wait.result())
+            else:
+                await self._request(request_wait.result())
+
+    async def _voice_turn(self, utterance: Utterance) -> None:
+        result = await self.turns.from_audio(utterance)
+        await self._after_turn(result, "voice")
+
+    async def _request(self, request: Request) -> None:
+        if isinstance(request, Say):
+            audio, _ = await self.turns.synthesize(request.text)
+            await self._speak(audio)
+            self._back_to_idle(False)
+            return
+        assert isinstance(request, Ask)
+        self.listener.busy()
+        self._set_state("thinking")
+        result = await self.turns.from_text(request.text)
+        await self._after_turn(result, "ask", request.id)
+
+    async def _after_turn(
+        self, result: TurnResult, source: str, request_id: str | None = None
+    ) -> None:
+        if self.on_turn is not None:
+            self.on_turn(result)
+        u = result.understood
+        if result.transcript:
+            self._report(
+                TurnReport(
+                    transcript=result.transcript,
+                    intent=u.intent if u else None,
+                    slots=dict(u.slots) if u else {},
+                    actions=[dict(a) for a in u.actions] if u else [],
+                    reply=result.reply,
+                    handled_by=u.handled_by if u else None,
+                    source="ask" if source == "ask" else "voice",
+                    request_id=request_id,
+                )
+            )
+        await self._speak(result.reply_audio)
+        self._back_to_idle(bool(u and u.awaiting_confirmation))
+
+    def _back_to_idle(self, follow_up: bool) -> None:
+        if self.listener.mode == "command":
+            return  # a barge-in already started the next command
+        if follow_up:
+            # "Are you sure?": the answer needs no wake word.
+            self.listener.expect_command("follow-up")
+            self._set_state("listening")
+        else:
+            self.listener.idle()
+            self._set_state("idle")
+
+    # --- speaking -----------------------------------------------------------
+    async def _speak(self, audio: Samples | None) -> None:
+        if audio is None or self.sink is None:
+            return
+        if self.listener.mode != "command":
+            self.listener.busy()
+        self._set_state("speaking")
+        task = self._start_speech(audio)
+        await asyncio.wait({task})  # a barge-in cancels `task`, not us
+
+    def _start_speech(self, audio: Samples) -> asyncio.Task[None]:
+        if self._speech is not None and not self._speech.done():
+            self._speech.cancel()
+        self._speech = asyncio.create_task(self._play(audio), name="speaker")
+        return self._speech
+
+    async def _play(self, audio: Samples) -> None:
+        if self.sink is None:
+            return
+        try:
+            await self.sink.play(audio)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("playing audio failed")
+
+    async def _cancel_speech(self) -> None:
+        task, self._speech = self._speech, None
+        if task is not None and not task.done():
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    # --- interface ----------------------------------------------------------
+    def _set_state(self, state: State) -> None:
+        if state != self.state:
+            self.state = state
+            self._outbox(state)
+
+    def _report(self, report: TurnReport) -> None:
+        self._outbox(report)
+
+    def _outbox(self, item: State | TurnReport) -> None:
+        if self.interface is None:
+            return
+        if self.outbox.full():
+            self.outbox.get_nowait()
+            self.outbox.task_done()
+            self.dropped_reports += 1
+        self.outbox.put_nowait(item)
+
+    async def _interface_out(self) -> None:
+        while True:
+            item = await self.outbox.get()
+            try:
+                if self.interface is None:
+                    continue
+                if isinstance(item, TurnReport):
+                    await self.interface.publish_turn(item)
+                else:
+                    await self.interface.set_state(item)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - the broker may be away; keep going
+                log.warning("could not publish to the interface: %s", exc)
+            finally:
+                self.outbox.task_done()

@@ -1,0 +1,249 @@
+"""Everything the assistant loads once and shares: engines, the broker
+connection, the devices, understanding and the MQTT interface.
+
+``Runtime`` is an async context manager used by `run`, `listen` and `demo`.
+Each stage reports one line when it is ready (through `status`), so a user
+sees what is loading and what is waited for; problems a user can fix
+(missing model, no microphone) are ``UserError`` with one line.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import Any, Self
+
+from assistant.config import Settings
+from assistant.interface import Interface, Request
+from assistant.pipeline.devices import Devices, open_devices
+from assistant.pipeline.listener import Listener
+from assistant.pipeline.messages import Understood
+from assistant.pipeline.turn import Synthesizer, TurnRunner
+from assistant.transports.mqtt import Incoming, MqttConnection
+
+log = logging.getLogger(__name__)
+
+Status = Callable[[str], None]
+
+BROKER_NOTICE_SECONDS = 3.0
+
+
+@dataclass(frozen=True)
+class RuntimeOptions:
+    """What to load."""
+
+    wake: bool = True
+    speak: bool = True
+    interface: bool = True
+    stt: bool = True
+    wait_for_broker: bool = True
+    """Wait (saying so) for a broker that is down; False: fail with one line."""
+
+
+@dataclass
+class LoadTimes:
+    """Seconds each stage took to become ready."""
+
+    stages: dict[str, float] = field(default_factory=dict)
+
+
+def outcome_to_understood(outcome: Any) -> Understood:
+    """Understanding's Outcome -> the pipeline's message."""
+    return Understood(
+        intent=outcome.intent,
+        slots=dict(outcome.slots),
+        actions=tuple(a.to_json() for a in outcome.actions),
+        reply=outcome.reply,
+        handled_by=outcome.handled_by,
+        awaiting_confirmation=bool(getattr(outcome, "awaiting_confirmation", False)),
+        timings_ms=dict(outcome.timings_ms),
+    )
+
+
+def make_listener(settings: Settings, wake: bool) -> Listener:
+    """Wake word detector (unless off) and end-of-speech detector from the settings."""
+    from assistant.vad import EndOfSpeech, EndpointSettings, create_engine
+    from assistant.wake import WakeWordDetector
+
+    detector = (
+        WakeWordDetector(settings.wake.model, settings.wake.threshold)
+        if wake and settings.wake.enabled
+        else None
+    )
+    endpointer = EndOfSpeech(
+        create_engine(settings.vad.engine), EndpointSettings.from_config(settings.vad)
+    )
+    return Listener(detector, endpointer)
+
+
+def make_tts(settings: Settings) -> Synthesizer | None:
+    """The reply voice, or None when TTS is off or unavailable (logged)."""
+    if not settings.tts.enabled:
+        return None
+    from assistant.pipeline.speech import create_synthesizer
+
+    return create_synthesizer(settings)
+
+
+class Runtime:
+    """The loaded assistant; `async with Runtime(settings) as rt:`."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        options: RuntimeOptions | None = None,
+        status: Status | None = None,
+    ) -> None:
+        self.settings = settings
+        self.options = options or RuntimeOptions()
+        self.status: Status = status or (lambda line: log.info("%s", line))
+        self.times = LoadTimes()
+        self.requests: asyncio.Queue[Request] = asyncio.Queue(16)
+        self.connection: MqttConnection | None = None
+        self.devices: Devices | None = None
+        self.interface: Interface | None = None
+        self.understanding: Any = None
+        self.listener: Listener | None = None
+        self.turns: TurnRunner | None = None
+        self._stack = contextlib.AsyncExitStack()
+
+    async def __aenter__(self) -> Self:
+        try:
+            await self._start()
+        except BaseException:
+            await self._stack.aclose()
+            raise
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self.understanding is not None:
+            self.understanding.close()
+        await self._stack.aclose()
+
+    def _ready(self, stage: str, started: float, detail: str) -> None:
+        seconds = time.monotonic() - started
+        self.times.stages[stage] = seconds
+        self.status(f"{stage:<14} ready  {detail} ({seconds:.1f} s)")
+
+    async def _start(self) -> None:
+        settings = self.settings
+        # The broker connection starts first: it comes up while models load.
+        started = time.monotonic()
+        self.connection = await self._stack.enter_async_context(
+            MqttConnection(settings.mqtt, name=f"assistant-{settings.site.id}")
+        )
+
+        stt = None
+        if self.options.stt:
+            t0 = time.monotonic()
+            from assistant.stt import create_engine
+
+            stt = await asyncio.to_thread(create_engine, settings)
+            self._ready("speech-to-text", t0, f"{stt.name} {stt.model_name}")
+
+        t0 = time.monotonic()
+        self.listener = await asyncio.to_thread(make_listener, settings, self.options.wake)
+        wake = self.listener.wake
+        self._ready(
+            "wake word",
+            t0,
+            f"{settings.wake.model}" if wake is not None else "off (every utterance is a command)",
+        )
+        self.times.stages.setdefault("vad", 0.0)
+
+        tts = None
+        if self.options.speak:
+            t0 = time.monotonic()
+            tts = await asyncio.to_thread(make_tts, settings)
+            self._ready("text-to-speech", t0, "espeak-ng" if tts is not None else "off")
+
+        await self._wait_for_broker(started)
+
+        t0 = time.monotonic()
+        self.devices = await self._stack.enter_async_context(
+            open_devices(settings, self.connection)
+        )
+        self._ready("devices", t0, f"{len(self.devices.registry)} entities")
+
+        t0 = time.monotonic()
+        self.understanding = await asyncio.to_thread(self._build_understanding)
+        llm = settings.understanding.llm
+        self._ready("understanding", t0, f"templates + LLM {llm}")
+
+        if self.options.interface and settings.site.mqtt_interface:
+            self._start_interface()
+
+        understanding = self.understanding
+
+        async def understand(text: str) -> Understood:
+            return outcome_to_understood(await understanding.process(text))
+
+        self.turns = TurnRunner(stt, understand, tts)
+
+    def _build_understanding(self) -> Any:
+        from assistant.understanding.factory import build, make_fallback
+
+        assert self.devices is not None
+        understanding, _ = build(
+            self.settings,
+            self.devices.registry,
+            self.devices.executor,
+            fallback=make_fallback(self.settings),
+            announce=self._announce,
+        )
+        return understanding
+
+    async def _announce(self, text: str) -> None:
+        # Timers and the like speak out of turn: queue it like an MQTT `say`.
+        from assistant.interface import Say
+
+        with contextlib.suppress(asyncio.QueueFull):
+            self.requests.put_nowait(Say(text))
+
+    async def _wait_for_broker(self, started: float) -> None:
+        assert self.connection is not None
+        where = f"{self.settings.mqtt.host}:{self.settings.mqtt.port}"
+        if not self.options.wait_for_broker:
+            await self.connection.connect_or_raise(timeout=BROKER_NOTICE_SECONDS)
+        else:
+            try:
+                async with asyncio.timeout(BROKER_NOTICE_SECONDS):
+                    await self.connection.wait_connected()
+            except TimeoutError:
+                reason = self.connection.last_error or "no answer"
+                self.status(f"{'mqtt':<14} waiting for the broker at {where} ({reason}) ...")
+                await self.connection.wait_connected()
+        self._ready("mqtt", started, f"connected to {where}")
+
+    def _start_interface(self) -> None:
+        assert self.connection is not None
+        connection = self.connection
+
+        async def publish(topic: str, payload: str, retain: bool) -> None:
+            await connection.publish(topic, payload, qos=1, retain=retain, ttl=5.0)
+
+        interface = Interface(self.settings.site.id, publish)
+
+        def on_message(message: Incoming) -> None:
+            request = interface.parse(message.topic, message.payload)
+            if request is None:
+                return
+            try:
+                self.requests.put_nowait(request)
+            except asyncio.QueueFull:
+                log.warning("too many ask/say requests waiting; dropped %r", request)
+
+        for topic in interface.topics.subscriptions():
+            connection.subscribe(topic, on_message)
+        self.interface = interface
+        self.status(f"{'interface':<14} ready  {interface.topics.base}/...")

@@ -1,0 +1,37 @@
+"""Spoken test recordings for the pipeline tests: wake word, pause, command."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from assistant.audio import SAMPLE_RATE
+from assistant.audio.wav import read_wav, write_wav
+from tests.conftest import speak
+
+
+def silence(seconds: float) -> np.ndarray:
+    """Digital silence (what a quiet room's microphone is close to)."""
+    return np.zeros(int(seconds * SAMPLE_RATE), dtype=np.int16)
+
+
+def spoken(
+    out: Path,
+    command: str,
+    *,
+    wake: str | None = "okay nabu",
+    voice: str = "en-us",
+    speed: int = 150,
+    pause: float = 0.6,
+    tail: float = 1.2,
+) -> Path:
+    """A 16 kHz WAV: lead-in, (wake word, pause,) command, trailing silence."""
+    parts = [silence(0.4)]
+    if wake:
+        parts += [read_wav(speak(wake, out.with_suffix(".wake.wav"), voice, speed)), silence(pause)]
+    parts += [read_wav(speak(command, out.with_suffix(".cmd.wav"), voice, speed)), silence(tail)]
+    write_wav(out, np.concatenate(parts))
+    for extra in (out.with_suffix(".wake.wav"), out.with_suffix(".cmd.wav")):
+        extra.unlink(missing_ok=True)
+    return out

@@ -1,0 +1,86 @@
+"""The listening state machine on real espeak-ng speech, real wake word and VAD."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from assistant.audio.sources import WavSource
+from assistant.config import VadConfig
+from assistant.pipeline.listener import CommandReady, Listener, NothingSaid, WakeHeard
+from assistant.vad import EndOfSpeech, EndpointSettings, create_engine
+from assistant.wake import WakeWordDetector
+from tests.pipeline_support import spoken
+
+
+def _listener(wake: bool) -> Listener:
+    endpointer = EndOfSpeech(create_engine("silero"), EndpointSettings.from_config(VadConfig()))
+    return Listener(WakeWordDetector("okay_nabu") if wake else None, endpointer)
+
+
+def _events(listener: Listener, path: Path) -> list[object]:
+    events: list[object] = []
+    for frame in WavSource(path, 480).iter_frames():
+        event = listener.process(frame, time.monotonic())
+        if event is not None:
+            events.append(event)
+    last = listener.finish(time.monotonic())
+    if last is not None:
+        events.append(last)
+    return events
+
+
+def test_wake_word_then_command(tmp_path: Path) -> None:
+    wav = spoken(tmp_path / "cmd.wav", "turn on the kitchen light")
+    events = _events(_listener(wake=True), wav)
+    assert [type(e) for e in events] == [WakeHeard, CommandReady]
+    ready = events[1]
+    assert isinstance(ready, CommandReady)
+    assert ready.utterance.started_by == "wake"
+    # The command's audio is the command: about 1.5 s, not the whole file.
+    assert 0.8 < ready.utterance.samples.size / 16000 < 3.0
+
+
+def test_no_wake_word_does_nothing(tmp_path: Path) -> None:
+    wav = spoken(tmp_path / "cmd.wav", "turn on the kitchen light", wake=None)
+    assert _events(_listener(wake=True), wav) == []
+
+
+def test_without_wake_word_detection_the_command_is_taken(tmp_path: Path) -> None:
+    wav = spoken(tmp_path / "cmd.wav", "turn off the fan", wake=None)
+    events = _events(_listener(wake=False), wav)
+    assert [type(e) for e in events] == [CommandReady]
+    assert isinstance(events[0], CommandReady)
+    assert events[0].utterance.started_by == "no-wake"
+
+
+@pytest.mark.parametrize("voice", ["en-us", "en-gb"])
+def test_wake_word_while_busy_is_a_barge_in(tmp_path: Path, voice: str) -> None:
+    wav = spoken(tmp_path / "cmd.wav", "stop", voice=voice)
+    listener = _listener(wake=True)
+    listener.busy()
+    events = _events(listener, wav)
+    assert isinstance(events[0], WakeHeard)
+    assert events[0].barge_in
+
+
+def test_busy_ignores_commands_without_the_wake_word(tmp_path: Path) -> None:
+    wav = spoken(tmp_path / "cmd.wav", "turn on the kitchen light", wake=None)
+    listener = _listener(wake=True)
+    listener.busy()
+    assert _events(listener, wav) == []
+    assert listener.mode == "busy"
+
+
+def test_follow_up_needs_no_wake_word_and_silence_times_out(tmp_path: Path) -> None:
+    listener = _listener(wake=True)
+    listener.expect_command("follow-up")
+    events = _events(listener, spoken(tmp_path / "yes.wav", "yes", wake=None))
+    assert [type(e) for e in events] == [CommandReady]
+    listener.expect_command("follow-up")
+    quiet = spoken(tmp_path / "q.wav", ".", wake=None, tail=6.0)
+    events = _events(listener, quiet)
+    assert events
+    assert isinstance(events[-1], NothingSaid)
