@@ -1,0 +1,131 @@
+"""`assistant run`: the long-running assistant on the microphone.
+
+One line per stage as it becomes ready; READY=1 and the watchdog for
+systemd; a clean stop on SIGTERM/SIGINT.  A missing microphone or model is
+one line (exit 2), a broker that is down is waited for and reported.
+`--input FILE` takes a WAV file (played in real time) instead of the
+microphone: for trying the service without one, and for tests.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import sys
+import time
+from typing import Any
+
+from assistant.audio.sources import open_source
+from assistant.config import Settings
+from assistant.errors import UserError
+from assistant.pipeline.live import LivePipeline, Sink, Source
+from assistant.pipeline.messages import TurnResult
+from assistant.pipeline.runtime import Runtime, RuntimeOptions
+from assistant.service.notify import Notifier, watchdog_loop
+from assistant.service.signals import stop_event
+
+log = logging.getLogger(__name__)
+
+
+def register(sub: Any, common: argparse.ArgumentParser) -> None:
+    """Add `run`."""
+    parser = sub.add_parser(
+        "run", help="listen on the microphone and act (the service)", parents=[common]
+    )
+    parser.add_argument(
+        "--input",
+        metavar="WAV",
+        help="a WAV file played in real time instead of the microphone",
+    )
+    parser.add_argument("--output", metavar="WAV", help="write what would be spoken to a WAV file")
+    parser.add_argument("--no-wake", action="store_true", help="no wake word")
+    parser.set_defaults(func=run)
+
+
+def _say(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+def _open_sink(settings: Settings, output: str | None) -> Sink | None:
+    from pathlib import Path
+
+    from assistant.audio.sinks import open_sink
+
+    try:
+        return open_sink(Path(output) if output else None, settings.audio)
+    except UserError as exc:
+        # No speaker is not fatal: the assistant still acts and publishes its replies.
+        _say(f"{'speaker':<14} none   ({exc}); replies are published, not spoken")
+        return None
+
+
+def _print_turn(result: TurnResult) -> None:
+    u = result.understood
+    acts = ", ".join(f"{a['entity_id']} {a['action']}" for a in u.actions) if u else ""
+    _say(
+        f"heard {result.transcript!r} -> {u.intent if u else None} "
+        f"[{u.handled_by if u else '-'}] {acts} : {result.reply!r}"
+    )
+
+
+async def serve(settings: Settings, args: argparse.Namespace) -> int:
+    """Run until SIGTERM/SIGINT (or the end of --input)."""
+    notifier = Notifier()
+    started = time.monotonic()
+    loop = asyncio.get_running_loop()
+    with stop_event(loop) as stop:
+        source: Source = open_source(args.input, settings.audio, realtime=True)
+        _say(f"{'audio in':<14} ready  {source.name}")
+        sink = _open_sink(settings, args.output)
+        options = RuntimeOptions(wake=not args.no_wake, speak=sink is not None)
+        async with contextlib.AsyncExitStack() as stack:
+            notifier.status("loading models")
+            entering = asyncio.create_task(
+                stack.enter_async_context(Runtime(settings, options, status=_say)),
+                name="start-up",
+            )
+            stopping = asyncio.create_task(stop.wait(), name="stop-wait")
+            await asyncio.wait({entering, stopping}, return_when=asyncio.FIRST_COMPLETED)
+            stopping.cancel()
+            if not entering.done():
+                entering.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await entering
+                _say("stopped before start-up finished")
+                return 0
+            runtime = entering.result()
+            assert runtime.listener is not None
+            assert runtime.turns is not None
+            pipeline = LivePipeline(
+                source,
+                runtime.listener,
+                runtime.turns,
+                sink=sink,
+                interface=runtime.interface,
+                requests=runtime.requests,
+                on_turn=_print_turn,
+            )
+            watchdog = asyncio.create_task(watchdog_loop(notifier), name="watchdog")
+            wake = settings.wake.model if runtime.listener.wake is not None else "no wake word"
+            _say(f"listening ({wake}); ready in {time.monotonic() - started:.1f} s")
+            notifier.ready(f"listening for {wake}")
+            try:
+                await pipeline.run(stop)
+            finally:
+                notifier.stopping()
+                watchdog.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await watchdog
+            if pipeline.dropped_frames:
+                log.warning(
+                    "%d audio frames dropped (the pipeline fell behind)", pipeline.dropped_frames
+                )
+    _say("stopped")
+    return 0
+
+
+def run(args: argparse.Namespace, settings: Settings) -> int:
+    """Entry point of `assistant run`."""
+    return asyncio.run(serve(settings, args))
