@@ -15,9 +15,9 @@ import os
 import stat
 import sys
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncGenerator, Iterator
 from pathlib import Path
-from typing import Any, BinaryIO, Protocol
+from typing import Any, BinaryIO, Generic, Protocol, TypeVar
 
 import numpy as np
 
@@ -30,6 +30,8 @@ from assistant.errors import UserError
 
 log = logging.getLogger(__name__)
 
+T = TypeVar("T")
+
 
 class AudioSource(Protocol):
     """Something that yields fixed-size 16 kHz mono int16 frames."""
@@ -37,7 +39,7 @@ class AudioSource(Protocol):
     name: str
     frame_samples: int
 
-    def frames(self) -> AsyncIterator[Samples]:
+    def frames(self) -> AsyncGenerator[Samples, None]:
         """Frames until the source ends (files) or the iterator is closed (microphone)."""
         ...
 
@@ -56,7 +58,7 @@ class WavSource:
         """The frames, synchronously (the last one padded with silence)."""
         return reframe(iter_wav(self.path), self.frame_samples)
 
-    async def frames(self) -> AsyncIterator[Samples]:
+    async def frames(self) -> AsyncGenerator[Samples, None]:
         """The frames; with `realtime` paced like a microphone (for demos and tests)."""
         blocks = iter_wav(self.path)
         reframer = Reframer(self.frame_samples)
@@ -99,7 +101,7 @@ class RawStdinSource:
         if last is not None:
             yield last
 
-    async def frames(self) -> AsyncIterator[Samples]:
+    async def frames(self) -> AsyncGenerator[Samples, None]:
         """The frames, without blocking the loop."""
         reader = await self._pipe_reader()
         if reader is None:
@@ -134,6 +136,40 @@ class RawStdinSource:
         reader = asyncio.StreamReader(limit=1 << 20)
         await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), self.stream)
         return reader
+
+
+class DropOldestQueue(Generic[T]):
+    """A bounded queue fed from another thread that drops its oldest item when full.
+
+    For live audio the newest block matters most; dropping the oldest keeps
+    latency and memory bounded when the consumer falls behind.  Create it
+    inside the event loop that will read it.
+    """
+
+    def __init__(self, maxsize: int) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._queue: asyncio.Queue[T] = asyncio.Queue(maxsize)
+        self.dropped = 0
+        """Items dropped so far."""
+
+    def put_nowait(self, item: T) -> None:
+        """Add an item on the loop's thread, dropping the oldest when full."""
+        if self._queue.full():
+            self._queue.get_nowait()
+            self.dropped += 1
+        self._queue.put_nowait(item)
+
+    def put_threadsafe(self, item: T) -> None:
+        """Add an item from any thread (the PortAudio callback)."""
+        self._loop.call_soon_threadsafe(self.put_nowait, item)
+
+    async def get(self) -> T:
+        """The oldest item, waiting for one."""
+        return await self._queue.get()
+
+    def qsize(self) -> int:
+        """Items waiting."""
+        return self._queue.qsize()
 
 
 class MicrophoneSource:
@@ -192,22 +228,15 @@ class MicrophoneSource:
                 ) from None
             return stream, rate
 
-    async def frames(self) -> AsyncIterator[Samples]:
+    async def frames(self) -> AsyncGenerator[Samples, None]:
         """Frames from the microphone until the iterator is closed."""
         sd = sounddevice_module()
-        loop = asyncio.get_running_loop()
-        queue: asyncio.Queue[bytes] = asyncio.Queue(self.queue_blocks)
-
-        def put(block: bytes) -> None:
-            if queue.full():
-                queue.get_nowait()
-                self.dropped += 1
-            queue.put_nowait(block)
+        queue: DropOldestQueue[bytes] = DropOldestQueue(self.queue_blocks)
 
         def callback(indata: Any, frames: int, time_info: Any, status: Any) -> None:
             if status.input_overflow:
                 self.overflows += 1
-            loop.call_soon_threadsafe(put, bytes(indata))
+            queue.put_threadsafe(bytes(indata))
 
         stream, rate = self._open_stream(sd, callback)
         resampler = Resampler(rate)
@@ -216,6 +245,7 @@ class MicrophoneSource:
             stream.start()
             while True:
                 block = np.frombuffer(await queue.get(), dtype=np.int16)
+                self.dropped = queue.dropped
                 for frame in reframer.push(resampler.process(block)):
                     yield frame
         finally:
