@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from assistant.config import EntityOverride, HomeAssistantConfig
+from assistant.devices.model import EntityState
 from assistant.devices.registry import Registry
 from assistant.errors import UserError
 from assistant.transports.homeassistant import HomeAssistantBackend
@@ -317,3 +318,28 @@ async def test_entities_gone_from_home_assistant_leave_the_registry(
         await backend.close()
     assert "switch.coffee_machine" not in registry
     assert "light.kitchen_ceiling" in registry
+
+
+async def test_watch_follows_changes_made_in_home_assistant(
+    fake: FakeHomeAssistant, caplog: pytest.LogCaptureFixture
+) -> None:
+    registry = Registry()
+    backend = await connected(fake, registry)
+    seen = asyncio.Event()
+
+    def heard(entity_id: str, state: EntityState) -> None:
+        if entity_id == "lock.front_door" and state.state == "unlocked":
+            seen.set()
+
+    registry.add_state_listener(heard)
+    task = asyncio.create_task(backend.watch(interval=0.05), name="watch")
+    try:
+        fake.states["lock.front_door"] = state_object("lock.front_door", "unlocked")
+        async with asyncio.timeout(10):
+            await seen.wait()
+    finally:
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        await backend.close()
+    assert not [r for r in caplog.records if r.levelname == "WARNING"]

@@ -17,6 +17,7 @@ from assistant.errors import UserError
 from assistant.simulate import Fleet, load_example_home, load_home, parse_home
 from assistant.simulate.ha_fixtures import load_ha_fixtures
 from assistant.simulate.home import Home
+from assistant.simulate.synthetic import synthetic_home
 from tests.conftest import Broker
 
 FIXTURES = Path("/work/shared/conformance/ha-intents-en/_fixtures.yaml")
@@ -409,3 +410,9 @@ async def test_the_fixtures_home_is_published_whole(broker: Broker) -> None:
         found = await configs(broker, home)
     assert set(found) == {e.entity_id for e in home.entities}
     assert found["light.kitchen_ceiling"]["device"]["suggested_area"] == "Kitchen"
+
+
+def test_a_synthetic_home_for_benchmarks_has_every_entity() -> None:
+    home = synthetic_home(500)
+    assert len({e.entity_id for e in home.entities}) == 500
+    assert {e.kind for e in home.entities} >= {"light", "switch", "sensor", "cover", "climate"}

@@ -16,9 +16,8 @@ import random
 import ssl
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
 from types import TracebackType
-from typing import Any
+from typing import Any, NamedTuple
 
 import aiomqtt
 
@@ -42,9 +41,8 @@ BACKOFF_START, BACKOFF_MAX = 1.0, 30.0
 PUBLISH_TIMEOUT = 5.0
 
 
-@dataclass(frozen=True)
-class Received:
-    """One command the fleet received."""
+class Received(NamedTuple):
+    """One command the fleet received: (entity_id, topic, payload)."""
 
     entity_id: str
     topic: str

@@ -16,6 +16,7 @@ Every failure (bad token, server down, unknown entity) becomes one
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections.abc import Mapping
@@ -244,7 +245,14 @@ class HomeAssistantBackend:
                 continue
             entity = self._override(entity)
             seen.add(entity.entity_id)
-            self.registry.upsert(entity, _entity_state(raw))
+            new = _entity_state(raw)
+            old = (
+                self.registry.state(entity.entity_id) if entity.entity_id in self.registry else None
+            )
+            # upsert replaces the attributes wholesale; set_state tells the state listeners.
+            self.registry.upsert(entity, new)
+            if old is not None and old != new:
+                self.registry.set_state(entity.entity_id, new.state, None, new.available)
         for entity in self.registry.entities():
             if entity.source == "home assistant" and entity.entity_id not in seen:
                 self.registry.remove(entity.entity_id)
@@ -284,6 +292,28 @@ class HomeAssistantBackend:
         if entity_id in self.registry:
             self.registry.set_state(entity_id, new.state, new.attributes, new.available)
         return new
+
+    async def watch(self, interval: float = 10.0) -> None:
+        """Refresh every `interval` seconds until cancelled (REST has no push).
+
+        A failure is logged once when it starts and once when it ends; the
+        registry keeps its last known entities meanwhile.
+        """
+        failing = False
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                if self._client is None:
+                    await self.connect()
+                count = await self.refresh()
+            except UserError as error:
+                if not failing:
+                    log.warning("%s; retrying every %.0f s", error, interval)
+                failing = True
+                continue
+            if failing:
+                log.warning("Home Assistant is back: %d entities", count)
+            failing = False
 
     # --- internals ---------------------------------------------------------
     def _need_client(self) -> AsyncClient:
