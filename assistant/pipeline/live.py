@@ -86,8 +86,8 @@ class LivePipeline:
         self.interface = interface
         self.options = options or Options()
         self.on_turn = on_turn
-        self.frames: asyncio.Queue[Frame] = asyncio.Queue(self.options.queue_frames)
-        self.utterances: asyncio.Queue[Utterance] = asyncio.Queue(1)
+        self.frames: asyncio.Queue[Frame | None] = asyncio.Queue(self.options.queue_frames)
+        self.utterances: asyncio.Queue[Utterance | None] = asyncio.Queue(2)
         self.requests: asyncio.Queue[Request] = requests or asyncio.Queue(16)
         self.outbox: asyncio.Queue[State | TurnReport] = asyncio.Queue(64)
         self.dropped_frames = 0
@@ -110,11 +110,16 @@ class LivePipeline:
         ]
         self._tasks = [asyncio.create_task(coro, name=name) for name, coro in starts]
         stopper = asyncio.create_task(stop.wait(), name="stop-wait")
+        turns = self._tasks[1]
         try:
-            await asyncio.wait([stopper, *self._tasks], return_when=asyncio.FIRST_COMPLETED)
-            for task in self._tasks:
-                if task.done() and not task.cancelled() and task.exception() is not None:
-                    raise task.exception()  # type: ignore[misc]
+            # The end of a recording drains through listen and turns: the last
+            # command is still answered.  A stage that fails stops everything.
+            pending: set[asyncio.Task[Any]] = {stopper, *self._tasks}
+            while stopper in pending and turns in pending:
+                done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+                for task in done:
+                    if task is not stopper and not task.cancelled() and task.exception():
+                        raise task.exception()  # type: ignore[misc]
         finally:
             stopper.cancel()
             await self.stop()
@@ -151,20 +156,31 @@ class LivePipeline:
         try:
             async for samples in frames:
                 self.frames_in += 1
-                if self.frames.full():
-                    # The listener is behind: the newest audio is what matters.
-                    self.frames.get_nowait()
-                    self.dropped_frames += 1
-                self.frames.put_nowait(Frame(samples, time.monotonic()))
+                self._put_frame(Frame(samples, time.monotonic()))
         finally:
             close = getattr(frames, "aclose", None)
             if close is not None:
                 await close()
         log.info("audio source %s ended", self.source.name)
+        self._put_frame(None)  # end of audio: listen finishes the command in progress
+
+    def _put_frame(self, frame: Frame | None) -> None:
+        if self.frames.full():
+            # The listener is behind: the newest audio is what matters.
+            self.frames.get_nowait()
+            self.dropped_frames += 1
+        self.frames.put_nowait(frame)
 
     async def _listen(self) -> None:
         while True:
             frame = await self.frames.get()
+            if frame is None:
+                event = self.listener.finish(time.monotonic())
+                if isinstance(event, CommandReady):
+                    self._set_state("thinking")
+                    await self.utterances.put(event.utterance)
+                await self.utterances.put(None)
+                return
             event = self.listener.process(frame.samples, frame.at)
             if event is None:
                 continue
@@ -199,7 +215,10 @@ class LivePipeline:
             if utterance_wait in done:
                 if request_wait in done:
                     self.requests.put_nowait(request_wait.result())
-                await self._voice_turn(utterance_wait.result())
+                utterance = utterance_wait.result()
+                if utterance is None:
+                    return  # the audio ended and every command was answered
+                await self._voice_turn(utterance)
             else:
                 await self._request(request_wait.result())
 
