@@ -10,7 +10,7 @@ from typing import Any
 from assistant.audio.sinks import SpeakerSink, WavSink
 from assistant.config import Settings
 from assistant.errors import UserError
-from assistant.tts import synthesize
+from assistant.tts import VoiceNotFoundError, check_voice, synthesize
 
 
 def register(sub: Any, common: argparse.ArgumentParser) -> None:
@@ -23,6 +23,11 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
 
 def _say(args: argparse.Namespace, settings: Settings) -> int:
     text = " ".join(args.text)
+    if settings.tts.voice:
+        try:
+            check_voice(settings.tts.voice)
+        except VoiceNotFoundError as exc:
+            raise UserError(f"[tts] voice: {exc}") from None
     # Open the sink first: no speaker means a clear message before any work.
     if args.out is None:
         sink: SpeakerSink | WavSink = SpeakerSink(settings.audio.output_device)

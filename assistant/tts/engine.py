@@ -1,10 +1,14 @@
-"""Speech output: pyttsx3 on espeak-ng -> 16 kHz int16 samples.
+"""Speech output: espeak-ng -> 16 kHz int16 samples.
 
-pyttsx3's espeak driver keeps process-wide state in libespeak-ng, so every
-synthesis goes through one lock; ``save_to_file`` + ``runAndWait`` proved
-reliable from worker threads (tests/test_tts.py runs it from threads).
-When pyttsx3 cannot start at all (no libespeak-ng) the espeak-ng binary is
-run directly instead.
+The espeak-ng program is run once per reply, writing a WAV that is read and
+resampled.  pyttsx3 (on the same libespeak-ng) was the first choice, but its
+espeak driver applies property changes nondeterministically: in a run of
+eight save_to_file/runAndWait calls alternating rate 100/300, the fourth kept
+the previous rate (libespeak-ng runs its command queue on its own thread and
+pyttsx3 does not wait for it).  A subprocess has no shared state, needs no
+lock and cannot print into our stdout.  pyttsx3 remains the fallback when the
+espeak-ng program is missing but the library is present, and it lists the
+voices.
 
 A TTS failure is logged in one line and returns None / False: a reply that
 cannot be spoken must never stop the assistant.
@@ -15,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import re
 import shutil
 import subprocess
 import tempfile
@@ -30,6 +35,7 @@ from assistant.errors import UserError
 
 log = logging.getLogger(__name__)
 
+# pyttsx3 drives process-wide libespeak-ng state: one caller at a time.
 _LOCK = threading.Lock()
 # What pyttsx3 and espeak can raise for a bad voice, a missing library or a
 # failed write; all of them mean "no speech this time", never a crash.
@@ -63,30 +69,60 @@ def _engine() -> Any:
     return engine
 
 
-@functools.cache
-def known_voices() -> frozenset[str]:
-    """Every name espeak-ng accepts for a voice or a +variant, lower-cased."""
+def _voices_from_binary(espeak: str) -> set[str]:
+    names: set[str] = set()
+    for spec, prefix in (("--voices", ""), ("--voices=variant", "+")):
+        listing = subprocess.run(
+            [espeak, spec], capture_output=True, text=True, check=True, timeout=30
+        ).stdout.splitlines()[1:]
+        for line in listing:
+            # Pty Language Age/Gender VoiceName File (Other Languages)...
+            fields = line.split()
+            if len(fields) < 5:
+                continue
+            language, name, file = fields[1], fields[3], fields[4]
+            tail = file.rsplit("/", 1)[-1]
+            if prefix:
+                names.add(prefix + tail.lower())
+                continue
+            names.update({language, file, tail, name, name.replace("_", " ")})
+            names.update(re.findall(r"\(([^\s()]+) \d+\)", line))
+    return {name.lower() for name in names}
+
+
+def _voices_from_pyttsx3() -> set[str]:
     from pyttsx3.drivers import _espeak
 
+    _engine()  # espeak must be initialised before it lists anything
     names: set[str] = set()
     for voice in _espeak.ListVoices(None):
         identifier = voice.identifier.decode("utf-8", "replace").lower()
         names.update({identifier, identifier.rsplit("/", 1)[-1]})
         names.add(voice.name.decode("utf-8", "replace").lower())
-        # languages: a priority byte then the language name, NUL-separated.
-        for entry in voice.languages.split(b"\0"):
-            if entry[1:]:
-                names.add(entry[1:].decode("utf-8", "replace").lower())
+        # languages: a priority byte, then the language name.
+        if voice.languages[1:]:
+            names.add(voice.languages[1:].decode("utf-8", "replace").lower())
     spec = _espeak.VOICE()
     spec.languages = b"variant"
     for variant in _espeak.ListVoices(spec):
         identifier = variant.identifier.decode("utf-8", "replace").lower()
         names.add("+" + identifier.rsplit("/", 1)[-1])
-    return frozenset(names)
+    return names
+
+
+@functools.cache
+def known_voices() -> frozenset[str]:
+    """Every name espeak-ng accepts for a voice, and '+name' for each variant, lower-cased."""
+    espeak = shutil.which("espeak-ng")
+    return frozenset(_voices_from_binary(espeak) if espeak else _voices_from_pyttsx3())
 
 
 def check_voice(voice: str) -> None:
-    """Raise VoiceNotFoundError unless `voice` (e.g. 'en-us', 'en+f3') exists."""
+    """Raise VoiceNotFoundError unless `voice` (e.g. 'en-us', 'en+f3') exists.
+
+    espeak-ng itself silently falls back to its default voice for an unknown
+    name, so a typo would go unnoticed without this check.
+    """
     base, _, variant = voice.lower().partition("+")
     names = known_voices()
     if base not in names:
@@ -119,12 +155,12 @@ def _synthesize(text: str, config: TtsConfig) -> Samples:
         check_voice(config.voice)
     with tempfile.TemporaryDirectory(prefix="assistant-tts-") as tmp:
         out = Path(tmp) / "speech.wav"
-        with _LOCK:
-            try:
+        if shutil.which("espeak-ng"):
+            _with_binary(text, config, out)
+        else:
+            log.debug("espeak-ng program not found; using pyttsx3")
+            with _LOCK:
                 _with_pyttsx3(text, config, out)
-            except (ImportError, OSError) as exc:
-                log.debug("pyttsx3 unavailable (%s); running espeak-ng directly", exc)
-                _with_binary(text, config, out)
         if not out.is_file():
             raise RuntimeError("espeak-ng produced no audio")
         return read_wav(out)
