@@ -97,7 +97,7 @@ def main() -> None:
             for case_level, audio, start, end in cases:
                 if case_level != level:
                     continue
-                eos = EndOfSpeech(create_engine(engine_name), EndpointSettings())  # type: ignore[arg-type]
+                eos = EndOfSpeech(create_engine(engine_name), EndpointSettings())
                 began = time.process_time()
                 found: list[UtteranceEnded] = []
                 starts: list[SpeechStarted] = []
