@@ -21,7 +21,7 @@ from intents._slots import DEVICE_CLASS, TARGET
 )
 async def set_position(ctx: IntentContext) -> str | None:
     """Move every matching cover or valve to a position."""
-    entities = ctx.targets(domains=("cover", "valve"))
+    entities = ctx.supporting(ctx.targets(domains=("cover", "valve")), "position")
     position = int(ctx.slots["position"])
     await ctx.execute_all(entities, lambda _e: "set_position", position=position)
     return None

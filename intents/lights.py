@@ -63,5 +63,7 @@ async def light_set(ctx: IntentContext) -> str | None:
         ctx.response = ctx.response or "temperature"
     else:
         raise IntentError("Set it to what?")
+    feature = {"brightness": "brightness", "color": "color"}.get(next(iter(params)), "color_temp")
+    lights = ctx.supporting(lights, feature)
     await ctx.execute_all(lights, lambda _e: action, **params)
     return None

@@ -11,18 +11,22 @@ registry, the executor and the conversation, never MQTT.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Awaitable, Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from assistant.devices.model import Action, Entity, Executor
 from assistant.devices.registry import Registry
+from assistant.errors import UserError
 from assistant.understanding.conversation import Conversation
 from assistant.understanding.model import IntentSchema
 from assistant.understanding.targets import TargetError, match_targets, query_from_slots
 
 if TYPE_CHECKING:
     from assistant.understanding.timers import TimerManager
+
+log = logging.getLogger(__name__)
 
 Handler = Callable[["IntentContext"], Awaitable[str | None]]
 SensitivePolicy = Callable[[Entity, str], bool]
@@ -198,4 +202,24 @@ class IntentContext:
         plan_ok = [(e, a) for e, a in plan if a is not None]
         for entity, action in plan_ok:
             self.check_confirmation([entity], action)
-        return [await self.execute(e, a, **params) for e, a in plan_ok]
+        done: list[Action] = []
+        refused: list[str] = []
+        for entity, action in plan_ok:
+            try:
+                done.append(await self.execute(entity, action, **params))
+            except UserError as exc:
+                # One device that cannot do it must not stop the others.
+                log.info("%s %s refused: %s", action, entity.entity_id, exc)
+                refused.append(str(exc))
+        if refused and not done:
+            raise IntentError(f"Sorry, {refused[0]}")
+        return done
+
+    def supporting(self, entities: Collection[Entity], feature: str) -> list[Entity]:
+        """The entities that have `feature` (all when none says what it supports)."""
+        able = [e for e in entities if feature in e.features]
+        if able:
+            return able
+        if any(e.features for e in entities):
+            raise IntentError(self.error_text("feature_not_supported"))
+        return list(entities)
