@@ -50,7 +50,7 @@ OUT_OF_SCOPE = {
     "HassSetVolumeRelative": "media players are not in the device model",
     "HassLawnMowerDock": "lawn mowers are not in the device model",
     "HassLawnMowerStartMowing": "lawn mowers are not in the device model",
-    "HassVacuumCleanArea": "needs per-area cleaning segments that only HA's vacuum integrations map",
+    "HassVacuumCleanArea": "needs per-area cleaning segments only HA's integrations map",
     "HassRespond": "a canned reply for HA automations, no device involved",
 }
 
@@ -235,9 +235,12 @@ def _make_consistent(
                 same = [e for e in entities if e["name"].casefold() == name.casefold()]
                 if not same or any(e.get("area") == aid for e in same):
                     continue
-                if floor is not None and area is None:
-                    if any(area_floor.get(e.get("area") or "") == area_floor[aid] for e in same):
-                        continue
+                if (
+                    floor is not None
+                    and area is None
+                    and any(area_floor.get(e.get("area") or "") == area_floor[aid] for e in same)
+                ):
+                    continue
                 copy = dict(same[0], area=aid, id=f"{same[0]['id']}_{aid.removesuffix('_id')}")
                 entities.append(copy)
                 continue

@@ -117,21 +117,23 @@ async def test_ha_intents_conformance(broker: Broker) -> None:
     home = convert_ha_fixtures(merged_fixtures()).home
     cases = load_cases()
     registry = Registry()
-    async with asyncio.timeout(240):
-        async with Fleet(home, settings.mqtt, prefix="conformance") as fleet:
-            async with DeviceService(settings, registry) as service:
-                await service.wait_settled()
-                # Discovery carries areas but not floors; a user states them in
-                # the config, the test takes them from the home.
-                for area in home.areas:
-                    if area.floor:
-                        registry.set_floor(area.name, area.floor)
-                assert len(registry) >= len(home.entities) - 5, "discovery incomplete"
-                understanding, _ = build(settings, registry, service.executor, entry_points=False)
-                try:
-                    score = await run_suite(understanding, cases, delivery_check(fleet))
-                finally:
-                    understanding.close()
+    async with (
+        asyncio.timeout(240),
+        Fleet(home, settings.mqtt, prefix="conformance") as fleet,
+        DeviceService(settings, registry) as service,
+    ):
+        await service.wait_settled()
+        # Discovery carries areas but not floors; a user states them in
+        # the config, the test takes them from the home.
+        for area in home.areas:
+            if area.floor:
+                registry.set_floor(area.name, area.floor)
+        assert len(registry) >= len(home.entities) - 5, "discovery incomplete"
+        understanding, _ = build(settings, registry, service.executor, entry_points=False)
+        try:
+            score = await run_suite(understanding, cases, delivery_check(fleet))
+        finally:
+            understanding.close()
     report = [score.table(), "", "Out of scope:"]
     report += [f"  {intent}: {why}" for intent, why in OUT_OF_SCOPE.items()]
     report += [f"  {file}: {why}" for file, why in OUT_OF_SCOPE_FILES.items()]
