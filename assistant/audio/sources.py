@@ -63,17 +63,20 @@ class WavSource:
         blocks = iter_wav(self.path)
         reframer = Reframer(self.frame_samples)
         pacer = _Pacer(self.frame_samples) if self.realtime else None
-        while True:
-            # A one-second block read is short but still blocking file I/O.
-            block = await asyncio.to_thread(next, blocks, None)
-            if block is None:
-                break
-            for frame in reframer.push(block):
-                yield frame
-                await (pacer.wait() if pacer else asyncio.sleep(0))
-        last = reframer.flush()
-        if last is not None:
-            yield last
+        try:
+            while True:
+                # A one-second block read is short but still blocking file I/O.
+                block = await asyncio.to_thread(next, blocks, None)
+                if block is None:
+                    break
+                for frame in reframer.push(block):
+                    yield frame
+                    await (pacer.wait() if pacer else asyncio.sleep(0))
+            last = reframer.flush()
+            if last is not None:
+                yield last
+        finally:
+            blocks.close()  # the file handle, when the consumer stops early
 
 
 class RawStdinSource:
@@ -103,27 +106,33 @@ class RawStdinSource:
 
     async def frames(self) -> AsyncGenerator[Samples, None]:
         """The frames, without blocking the loop."""
-        reader = await self._pipe_reader()
-        if reader is None:
+        piped = await self._pipe_reader()
+        if piped is None:
             # A regular file never blocks for long: read it in a worker thread.
             frames = self.iter_frames()
             while (frame := await asyncio.to_thread(next, frames, None)) is not None:
                 yield frame
             return
+        reader, transport = piped
         size = self.frame_samples * 2
         reframer = Reframer(self.frame_samples)
         carry = b""
-        while chunk := await reader.read(size):
-            chunk = carry + chunk
-            usable = len(chunk) - len(chunk) % 2
-            carry = chunk[usable:]
-            for frame in reframer.push(np.frombuffer(chunk[:usable], dtype="<i2").astype(np.int16)):
-                yield frame
-        last = reframer.flush()
-        if last is not None:
-            yield last
+        try:
+            while chunk := await reader.read(size):
+                chunk = carry + chunk
+                usable = len(chunk) - len(chunk) % 2
+                carry = chunk[usable:]
+                for frame in reframer.push(
+                    np.frombuffer(chunk[:usable], dtype="<i2").astype(np.int16)
+                ):
+                    yield frame
+            last = reframer.flush()
+            if last is not None:
+                yield last
+        finally:
+            transport.close()
 
-    async def _pipe_reader(self) -> asyncio.StreamReader | None:
+    async def _pipe_reader(self) -> tuple[asyncio.StreamReader, asyncio.BaseTransport] | None:
         # Pipes, sockets and terminals can be watched by the loop, so a blocked
         # read never pins a thread; regular files cannot (epoll refuses them).
         try:
@@ -134,8 +143,10 @@ class RawStdinSource:
             return None
         loop = asyncio.get_running_loop()
         reader = asyncio.StreamReader(limit=1 << 20)
-        await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), self.stream)
-        return reader
+        transport, _ = await loop.connect_read_pipe(
+            lambda: asyncio.StreamReaderProtocol(reader), self.stream
+        )
+        return reader, transport
 
 
 class DropOldestQueue(Generic[T]):
@@ -242,7 +253,10 @@ class MicrophoneSource:
         resampler = Resampler(rate)
         reframer = Reframer(self.frame_samples)
         try:
-            stream.start()
+            try:
+                stream.start()
+            except sd.PortAudioError as exc:
+                raise UserError(f"cannot start the microphone ({exc})") from None
             while True:
                 block = np.frombuffer(await queue.get(), dtype=np.int16)
                 self.dropped = queue.dropped

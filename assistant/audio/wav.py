@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import struct
 import wave
-from collections.abc import Iterator
+from collections.abc import Generator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -156,7 +156,7 @@ def _to_int16(data: npt.NDArray[np.float32]) -> Samples:
     return np.clip(np.round(data * 32768.0), -32768, 32767).astype(np.int16)
 
 
-def iter_wav(path: Path, block_frames: int = _BLOCK_FRAMES) -> Iterator[Samples]:
+def iter_wav(path: Path, block_frames: int = _BLOCK_FRAMES) -> Generator[Samples, None, None]:
     """Yield 16 kHz mono int16 blocks of a WAV file; UserError for a bad file.
 
     The header is checked before the first block is yielded, so a bad file
