@@ -1,0 +1,150 @@
+"""Few-shot examples for the LLM prompt, generated from Home Assistant's templates.
+
+hassil expands a few templates of each intent with a small example home (its
+names are deliberately not the user's, so the model learns the form and takes
+the names from the live list); every sample is matched back with hassil to get
+its slots. The choice is seeded, so the prompt prefix is byte-identical from
+one run to the next. Compound and "none" examples are written by hand: the
+templates have neither.
+"""
+
+from __future__ import annotations
+
+import itertools
+import random
+from collections.abc import Sequence
+from functools import cache
+from typing import Any
+
+from assistant.understanding.grammar import OutputError, Vocabulary, validate_call
+from assistant.understanding.model import IntentCall, IntentSchema
+
+Example = tuple[str, list[IntentCall]]
+
+# The example home: (name, domain, device_class or "", area).
+EXAMPLE_ENTITIES = (
+    ("Reading Lamp", "light", "", "Study"),
+    ("Hall Light", "light", "", "Hallway"),
+    ("Attic Fan", "fan", "", "Attic"),
+    ("Shed Door", "cover", "garage", "Shed"),
+    ("Patio Lock", "lock", "", "Patio"),
+    ("Heater", "climate", "", "Study"),
+    ("Dusty", "vacuum", "", "Hallway"),
+)
+EXAMPLE_AREAS = ("Study", "Hallway", "Attic", "Shed", "Patio")
+EXAMPLE_FLOORS = ("Top Floor",)
+
+HAND_WRITTEN: tuple[Example, ...] = (
+    ("could you put the hall light on for me", [IntentCall("HassTurnOn", {"name": "Hall Light"})]),
+    (
+        "i don't need the reading lamp any more",
+        [IntentCall("HassTurnOff", {"name": "Reading Lamp"})],
+    ),
+    (
+        "make the hall light 40 percent bright",
+        [IntentCall("HassLightSet", {"name": "Hall Light", "brightness": 40})],
+    ),
+    ("shut the shed door", [IntentCall("HassTurnOff", {"name": "Shed Door"})]),
+    (
+        "is the patio lock unlocked",
+        [IntentCall("HassGetState", {"name": "Patio Lock", "state": "unlocked"})],
+    ),
+    (
+        "switch off the reading lamp and the attic fan",
+        [
+            IntentCall("HassTurnOff", {"name": "Reading Lamp"}),
+            IntentCall("HassTurnOff", {"name": "Attic Fan"}),
+        ],
+    ),
+    ("what is the tallest mountain in the world", []),
+    ("sing me a song", []),
+)
+
+
+@cache
+def _intents_and_lists(language: str) -> tuple[Any, dict[str, Any]]:
+    from hassil import Intents
+    from hassil.intents import TextSlotList
+    from home_assistant_intents import get_intents
+
+    data = get_intents(language)
+    if data is None:
+        raise ValueError(f"no Home Assistant sentences for language {language!r}")
+    names = []
+    for name, domain, device_class, _area in EXAMPLE_ENTITIES:
+        context = {"domain": domain}
+        if device_class:
+            context["device_class"] = device_class
+        names.append((name, name, context))
+    lists = {
+        "name": TextSlotList.from_tuples(names, allow_template=False),
+        "area": TextSlotList.from_strings(list(EXAMPLE_AREAS), allow_template=False),
+        "floor": TextSlotList.from_strings(list(EXAMPLE_FLOORS), allow_template=False),
+    }
+    return Intents.from_dict(data), lists
+
+
+def template_examples(
+    schemas: Sequence[IntentSchema], *, per_intent: int = 1, language: str = "en", seed: int = 7
+) -> list[Example]:
+    """`per_intent` sampled sentences for each schema that HA's templates know, with calls."""
+    from hassil import recognize
+    from hassil.sample import sample_sentence
+
+    intents, lists = _intents_and_lists(language)
+    by_name = {schema.name: schema for schema in schemas}
+    vocabulary = Vocabulary(
+        names=tuple(entity[0] for entity in EXAMPLE_ENTITIES),
+        areas=EXAMPLE_AREAS,
+        floors=EXAMPLE_FLOORS,
+    )
+    rng = random.Random(seed)
+    examples: list[Example] = []
+    for schema in schemas:
+        intent = intents.intents.get(schema.name)
+        if intent is None:
+            continue
+        slot_names = {spec.name for spec in schema.slots}
+        candidates: list[str] = []
+        for data in intent.data:
+            rules = {**intents.expansion_rules, **data.expansion_rules}
+            for sentence in data.sentences:
+                expansions = sample_sentence(
+                    sentence, {**intents.slot_lists, **lists}, rules, language=language
+                )
+                try:
+                    candidates.extend(itertools.islice(expansions, 50))
+                except Exception:  # noqa: BLE001 - templates needing lists we do not fill
+                    continue
+        # Short, fully expanded sentences make the clearest examples.
+        candidates = sorted({" ".join(c.split()) for c in candidates if "{" not in c}, key=len)
+        candidates = candidates[: max(1, len(candidates) // 3)]
+        rng.shuffle(candidates)
+        valid: list[Example] = []
+        for text in candidates:
+            result = recognize(text, intents, slot_lists=lists, language=language)
+            if result is None or result.intent.name != schema.name:
+                continue
+            slots = {
+                k: int(v.value) if isinstance(v.value, float) and v.value.is_integer() else v.value
+                for k, v in result.entities.items()
+                if k in slot_names
+            }
+            try:
+                call = validate_call({"intent": schema.name, **slots}, by_name, vocabulary)
+            except OutputError:
+                continue  # e.g. a sampled number outside our schema's range
+            valid.append((text.lower(), [call]))
+            if len(valid) >= 12:
+                break
+        # Prefer examples that name a device: that is what people mostly say.
+        valid.sort(key=lambda ex: "name" not in ex[1][0].slots)
+        examples.extend(valid[:per_intent])
+    return examples
+
+
+def default_examples(schemas: Sequence[IntentSchema], *, language: str = "en") -> list[Example]:
+    """Template samples for the given schemas plus the hand-written compound/none ones."""
+    known = {schema.name for schema in schemas}
+    hand = [ex for ex in HAND_WRITTEN if all(call.intent in known for call in ex[1])]
+    return template_examples(schemas, language=language) + hand

@@ -1,0 +1,164 @@
+"""The LLM prompt: a static prefix (evaluated once, its KV cache reused) and a live suffix.
+
+The prefix holds the instructions, the intents with their slots, the live
+names and the few-shot examples. It depends only on its inputs, so it is
+byte-identical between calls and llama.cpp reuses the evaluated state; it
+changes (and is evaluated once more) only when the intents or names change.
+The suffix is the user's sentence and the start of the answer.
+
+Two styles: ChatML for instruction-tuned models whose GGUF carries such a
+template (SmolLM2-Instruct, Qwen), plain completion for base models (Gemma
+270M base), where "Command: ... / JSON: ..." pairs do the teaching.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from assistant.understanding.grammar import Vocabulary, render_calls, usable_slots
+from assistant.understanding.model import IntentCall, IntentSchema
+
+Style = Literal["chat", "completion"]
+
+INSTRUCTIONS = (
+    "You control a smart home. Turn the user's command into JSON.\n"
+    'One action: {"intent":...,slot:value}. Several actions: a JSON list of them. '
+    'Not a smart-home request: {"intent":"none"}.\n'
+    "Use only the intents, devices, areas and floors listed below. "
+    "Numbers are digits; percentages are 0-100.\n"
+)
+
+
+@dataclass(frozen=True)
+class Prompt:
+    """A prompt split where the cache boundary lies."""
+
+    prefix: str
+    style: Style
+
+    def suffix(self, text: str) -> str:
+        """The live part for one sentence."""
+        text = words_to_digits(" ".join(text.split()))
+        if self.style == "chat":
+            return f"<|im_start|>user\n{text}<|im_end|>\n<|im_start|>assistant\n"
+        return f"Command: {text}\nJSON: "
+
+
+_UNIT_WORDS = (
+    "zero",
+    "one",
+    "two",
+    "three",
+    "four",
+    "five",
+    "six",
+    "seven",
+    "eight",
+    "nine",
+    "ten",
+    "eleven",
+    "twelve",
+    "thirteen",
+    "fourteen",
+    "fifteen",
+    "sixteen",
+    "seventeen",
+    "eighteen",
+    "nineteen",
+)
+_TEN_WORDS = ("twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety")
+_UNITS = {word: value for value, word in enumerate(_UNIT_WORDS)}
+_TENS = {word: 10 * (index + 2) for index, word in enumerate(_TEN_WORDS)}
+
+
+def words_to_digits(text: str) -> str:
+    """English number words -> digits ("twenty five percent" -> "25 percent").
+
+    Tiny models copy digits far more reliably than they convert words, and
+    speech recognition often spells numbers out.
+    """
+    out: list[str] = []
+    words = text.split(" ")
+    index = 0
+    while index < len(words):
+        word = words[index].lower()
+        parts = word.split("-")
+        if parts[0] in _TENS and (len(parts) == 1 or parts[1] in _UNITS):
+            value = _TENS[parts[0]] + (_UNITS[parts[1]] if len(parts) == 2 else 0)
+            nxt = words[index + 1].lower() if index + 1 < len(words) else ""
+            if len(parts) == 1 and nxt in _UNITS and 0 < _UNITS[nxt] < 10:
+                value += _UNITS[nxt]
+                index += 1
+            out.append(str(value))
+        elif word in _UNITS and word != "one":
+            out.append(str(_UNITS[word]))
+        elif word == "hundred" or (
+            word in ("a", "one")
+            and index + 1 < len(words)
+            and words[index + 1].lower() == "hundred"
+        ):
+            if word != "hundred":
+                index += 1
+            out.append("100")
+        else:
+            out.append(words[index])
+        index += 1
+    return " ".join(out)
+
+
+def style_for(chat_template: str | None) -> Style:
+    """ChatML if the model's template uses it, else plain completion."""
+    return "chat" if chat_template and "<|im_start|>" in chat_template else "completion"
+
+
+def describe_intents(schemas: Sequence[IntentSchema], vocabulary: Vocabulary) -> str:
+    """One line per intent the grammar can produce: name (slots): description."""
+    lines = []
+    for schema in schemas:
+        slots = usable_slots(schema, vocabulary)
+        if slots is None:
+            continue
+        names = ", ".join(spec.name + ("*" if spec.required else "") for spec in slots)
+        head = f"{schema.name} ({names})" if names else schema.name
+        lines.append(f"- {head}: {schema.description}" if schema.description else f"- {head}")
+    return "\n".join(lines)
+
+
+def describe_vocabulary(vocabulary: Vocabulary) -> str:
+    """The live names, one line per kind."""
+    lines = [f"Devices: {', '.join(vocabulary.names) or '(none)'}"]
+    if vocabulary.areas:
+        lines.append(f"Areas: {', '.join(vocabulary.areas)}")
+    if vocabulary.floors:
+        lines.append(f"Floors: {', '.join(vocabulary.floors)}")
+    return "\n".join(lines)
+
+
+def build_prompt(
+    schemas: Sequence[IntentSchema],
+    vocabulary: Vocabulary,
+    examples: Sequence[tuple[str, Sequence[IntentCall]]],
+    style: Style,
+) -> Prompt:
+    """The static prefix for these schemas, names and examples."""
+    header = (
+        INSTRUCTIONS
+        + "Intents (* = required slot):\n"
+        + describe_intents(schemas, vocabulary)
+        + "\n"
+        + describe_vocabulary(vocabulary)
+        + "\n"
+    )
+    shots = [(text, render_calls(calls, schemas)) for text, calls in examples]
+    if style == "chat":
+        parts = [f"<|im_start|>system\n{header}<|im_end|>\n"]
+        for text, answer in shots:
+            parts.append(f"<|im_start|>user\n{text}<|im_end|>\n")
+            parts.append(f"<|im_start|>assistant\n{answer}<|im_end|>\n")
+        return Prompt(prefix="".join(parts), style=style)
+    parts = [header, "\n"]
+    for text, answer in shots:
+        parts.append(f"Command: {text}\nJSON: {answer}\n\n")
+    return Prompt(prefix="".join(parts), style=style)
