@@ -3,37 +3,66 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
 from assistant.config import Settings
 from assistant.devices.model import Executor
 from assistant.devices.registry import Registry
+from assistant.errors import UserError
 from assistant.understanding.conversation import Announce
 from assistant.understanding.engine import Fallback, Understanding
 from assistant.understanding.handlers import HANDLERS
 from assistant.understanding.loader import IntentSources, discover
+from assistant.understanding.model import IntentCall, IntentSchema, Vocabulary
 from assistant.understanding.templates import load_templates
 
 log = logging.getLogger(__name__)
 
 
+class LlmAdapter:
+    """Presents `llm.LlmFallback` as the engine's `Fallback` (names, result shape)."""
+
+    def __init__(self, fallback: Any) -> None:
+        self.inner = fallback
+
+    def parse(
+        self, text: str, schemas: Sequence[IntentSchema], vocabulary: Vocabulary
+    ) -> list[IntentCall] | None:
+        """Calls from the model; None when its output was unusable or it ran out of time."""
+        from assistant.understanding.grammar import Vocabulary as GrammarVocabulary
+
+        words = GrammarVocabulary(
+            names=tuple(vocabulary.names), areas=vocabulary.areas, floors=vocabulary.floors
+        )
+        result = self.inner.parse(text, schemas, words)
+        if result.error is not None:
+            log.info("LLM gave no usable answer for %r: %s", text, result.error)
+            return None
+        return list(result.calls)
+
+
 def make_fallback(settings: Settings) -> Fallback | None:
     """The LLM fallback when `[understanding] llm` is not "off" (None if unavailable)."""
-    if settings.understanding.llm == "off":
+    config = settings.understanding
+    if config.llm == "off":
         return None
     try:
-        from assistant.understanding import llm
-    except ImportError as exc:
-        log.warning("LLM fallback unavailable: %s", exc)
+        from assistant.models import ModelStore
+        from assistant.understanding.llm import LlmFallback
+
+        path = ModelStore.from_settings(settings).locate(config.llm_model)
+        fallback = LlmFallback(
+            path,
+            threads=config.llm_threads,
+            context=config.llm_context,
+            timeout_s=config.llm_timeout_seconds,
+        )
+    except (ImportError, UserError) as exc:
+        log.warning("LLM fallback unavailable (%s); templates only", exc)
         return None
-    builder: Any = getattr(llm, "from_settings", None)
-    if builder is None:
-        log.warning("LLM fallback unavailable: llm.from_settings missing")
-        return None
-    fallback: Fallback | None = builder(settings)
-    return fallback
+    return LlmAdapter(fallback)
 
 
 def build(

@@ -1,0 +1,59 @@
+"""`assistant ask TEXT` / `assistant ask -`: understand and act, as if it had been spoken."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from typing import Any
+
+from assistant.config import Settings
+from assistant.understanding.engine import Outcome
+
+
+def register(sub: Any, common: argparse.ArgumentParser) -> None:
+    """Add `ask`."""
+    parser = sub.add_parser(
+        "ask",
+        help="run a sentence through understanding and the devices",
+        description="Understand TEXT and act on it for real. With '-', read one utterance "
+        "per line from stdin and print one JSON object per line.",
+        parents=[common],
+    )
+    parser.add_argument("text", metavar="TEXT", help="the sentence, or '-' for stdin")
+    parser.add_argument("--json", action="store_true", help="print the result as JSON")
+    parser.add_argument(
+        "--no-llm", action="store_true", help="templates only, whatever [understanding] llm says"
+    )
+    parser.set_defaults(func=_ask)
+
+
+def _print(outcome: Outcome, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps(outcome.to_json(), ensure_ascii=False), flush=True)
+    else:
+        print(outcome.reply or "(no reply)", flush=True)
+
+
+async def _run(args: argparse.Namespace, settings: Settings) -> int:
+    from assistant.understanding.session import open_session
+
+    async with open_session(settings, use_llm=not args.no_llm) as session:
+        understanding = session.understanding
+        if args.text != "-":
+            outcome = await understanding.process(args.text)
+            _print(outcome, args.json)
+            return 0
+        while True:
+            line = await asyncio.to_thread(sys.stdin.readline)
+            if not line:
+                return 0
+            if not line.strip():
+                continue
+            outcome = await understanding.process(line.strip())
+            _print(outcome, True)
+
+
+def _ask(args: argparse.Namespace, settings: Settings) -> int:
+    return asyncio.run(_run(args, settings))
