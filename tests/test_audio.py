@@ -327,6 +327,8 @@ def test_no_microphone_gives_a_clean_message() -> None:
     message = str(exc.value)
     assert message.startswith("no audio input device found")
     assert "WAV file" in message
+    with pytest.raises(UserError, match="no audio input device found"):
+        open_source("mic", AudioConfig(input_device="usb"))
     with pytest.raises(UserError, match="no audio output device found"):
         open_sink(None, AudioConfig())
 
