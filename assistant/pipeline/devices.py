@@ -1,18 +1,16 @@
-"""The devices the pipeline commands: registry + executor over the shared
-MQTT connection (assistant.devices), waited for until the retained discovery
-messages have arrived."""
+"""The devices the pipeline commands: the registry and executor of the
+device service on the shared MQTT connection, once discovery has settled."""
 
 from __future__ import annotations
 
 import contextlib
-import importlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import Any
 
 from assistant.config import Settings
 from assistant.devices.model import Executor
 from assistant.devices.registry import Registry
+from assistant.devices.service import DeviceService
 from assistant.transports.mqtt import MqttConnection
 
 
@@ -22,15 +20,14 @@ class Devices:
 
     registry: Registry
     executor: Executor
-    service: Any = None
+    service: DeviceService
 
 
 @contextlib.asynccontextmanager
 async def open_devices(settings: Settings, connection: MqttConnection) -> AsyncIterator[Devices]:
     """Start the device service on `connection`; yield once discovery has settled."""
-    # issue 3's DeviceService; imported by name so this module loads without it.
-    device_service: Any = importlib.import_module("assistant.devices.service")
-    svc: Any = device_service.DeviceService(settings, connection)
-    async with svc:
-        await svc.wait_ready()
-        yield Devices(svc.registry, svc.executor, svc)
+    registry = Registry()
+    service = DeviceService(settings, registry, connection=connection)
+    async with service:
+        await service.wait_settled()
+        yield Devices(registry, service.executor, service)
