@@ -1,0 +1,158 @@
+"""The phrase list for closed-vocabulary recognition (Vosk grammar mode).
+
+Sampled with hassil from the same templates and live names that the matcher
+uses, so the recogniser hears exactly what the home understands.  Numbers are
+spoken words on a coarse grid (every 10 % rather than every 1 %), and the
+count is bounded per intent and overall so a large home stays decodable.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import re
+from collections.abc import Callable, Sequence
+
+from hassil.intents import IntentData, RangeSlotList, SlotList, TextSlotList
+from hassil.sample import sample_sentence
+from hassil.util import check_excluded_context, check_required_context
+
+from assistant.understanding.matcher import TemplateMatcher
+
+_SPEAKABLE = re.compile(r"^[a-z' ]+$")
+
+
+def coarse_ranges(lists: dict[str, SlotList], step: int) -> dict[str, SlotList]:
+    """Range lists as words only, every `step` units, without fractions."""
+    out: dict[str, SlotList] = {}
+    for name, slot_list in lists.items():
+        if isinstance(slot_list, RangeSlotList):
+            span = slot_list.stop - slot_list.start
+            wide = max(slot_list.step, step if span > 4 * step else slot_list.step)
+            out[name] = dataclasses.replace(
+                slot_list, step=wide, fraction_type=None, digits=False, words=True
+            )
+    return out
+
+
+def _speakable(text: str) -> str | None:
+    phrase = " ".join(text.casefold().replace("-", " ").split())
+    return phrase if phrase and _SPEAKABLE.match(phrase) else None
+
+
+def _empty(slot_list: SlotList | None) -> bool:
+    return isinstance(slot_list, TextSlotList) and not slot_list.values
+
+
+def _names_for(data: IntentData, live: dict[str, SlotList]) -> dict[str, SlotList]:
+    """The name list limited to what this block accepts ("unlock" only locks)."""
+    names = live.get("name")
+    if not isinstance(names, TextSlotList) or not (data.requires_context or data.excludes_context):
+        return {}
+    kept = [
+        v
+        for v in names.values
+        if check_required_context(data.requires_context, v.context or {}, allow_missing_keys=True)
+        and (
+            not data.excludes_context
+            or check_excluded_context(data.excludes_context, v.context or {})
+        )
+    ]
+    return {"name": TextSlotList(name="name", values=kept)}
+
+
+def build_phrases(
+    matcher: TemplateMatcher,
+    *,
+    max_phrases: int = 20000,
+    per_template: int = 6,
+    per_value: int = 2,
+    range_step: int = 10,
+    intents: Sequence[str] | None = None,
+) -> list[str]:
+    """Lower-case spoken phrases, unique, at most `max_phrases`.
+
+    Templates without a live name give `per_template` phrases each; templates
+    naming a device, area or floor are sampled once per live value (at most
+    `per_value` phrases), interleaved so every name is heard before any
+    name's second form when the cap is reached.
+    """
+    templates = matcher.templates
+    base = dict(templates.intents.slot_lists)
+    base.update(coarse_ranges(base, range_step))
+    live = matcher.slot_lists
+    lists: dict[str, SlotList] = {**base, **live}
+    rules = templates.intents.expansion_rules
+    wanted = set(intents) if intents else None
+    fixed: dict[str, None] = {}
+    by_value: dict[tuple[str, str], list[str]] = {}
+    for intent in templates.intents.intents.values():
+        if wanted is not None and intent.name not in wanted:
+            continue
+        for data in intent.data:
+            local_rules = {**rules, **data.expansion_rules}
+            local_lists = {**lists, **_names_for(data, live), **data.slot_lists}
+            for sentence in data.sentences:
+                names = set(sentence.list_names(local_rules))
+                if names & data.wildcard_list_names:
+                    continue
+                if any(_empty(local_lists.get(n)) for n in names):
+                    continue  # a home with no floors says no "... on the {floor}"
+                used = [n for n in ("name", "area", "floor") if n in names and n in live]
+                samples = sample_sentence(sentence, local_lists, local_rules, templates.language)
+                if not used:
+                    for text in itertools.islice(samples, per_template):
+                        if (phrase := _speakable(text)) is not None:
+                            fixed.setdefault(phrase, None)
+                    continue
+                list_name = used[0]
+                live_list = local_lists[list_name]
+                if not isinstance(live_list, TextSlotList):
+                    continue
+                for value in live_list.values:
+                    one = {**local_lists, list_name: TextSlotList(name=list_name, values=[value])}
+                    texts = sample_sentence(sentence, one, local_rules, templates.language)
+                    key = (list_name, str(value.value_out))
+                    for text in itertools.islice(texts, per_value):
+                        if (phrase := _speakable(text)) is not None:
+                            by_value.setdefault(key, []).append(phrase)
+    seen = dict(fixed)
+    columns = list(by_value.values())
+    depth = 0
+    while len(seen) < max_phrases and any(depth < len(c) for c in columns):
+        for column in columns:
+            if depth < len(column):
+                seen.setdefault(column[depth], None)
+        depth += 1
+    return list(seen)[:max_phrases]
+
+
+class PhraseList:
+    """Phrases kept current: rebuilt when the registry's names change."""
+
+    def __init__(
+        self,
+        matcher: TemplateMatcher,
+        on_change: Callable[[list[str]], None] | None = None,
+        max_phrases: int = 20000,
+    ) -> None:
+        self.matcher = matcher
+        self.on_change = on_change
+        self.max_phrases = max_phrases
+        self._phrases: list[str] | None = None
+        self._unsubscribe = matcher.registry.add_listener(self._invalidate)
+
+    def _invalidate(self) -> None:
+        self._phrases = None
+        if self.on_change is not None:
+            self.on_change(self.phrases())
+
+    def phrases(self) -> list[str]:
+        """The current list (built on first use after a change)."""
+        if self._phrases is None:
+            self._phrases = build_phrases(self.matcher, max_phrases=self.max_phrases)
+        return self._phrases
+
+    def close(self) -> None:
+        """Stop following the registry."""
+        self._unsubscribe()
