@@ -35,6 +35,7 @@ from assistant.understanding.handlers import (
 from assistant.understanding.lists import vocabulary
 from assistant.understanding.matcher import TemplateMatch, TemplateMatcher
 from assistant.understanding.model import IntentCall, IntentSchema, Vocabulary
+from assistant.understanding.phrases import PhraseList
 from assistant.understanding.responses import TemplateState, render, render_error
 from assistant.understanding.templates import TemplateSet
 from assistant.understanding.timers import Timer, TimerManager
@@ -153,6 +154,7 @@ class Understanding:
         self.matcher = TemplateMatcher(templates, registry)
         self.timers = TimerManager(on_finish=self._timer_done)
         self.conversation = Conversation()
+        self._phrases: PhraseList | None = None
 
     # --- policy ---------------------------------------------------------------
     def is_sensitive(self, entity: Entity, action: str) -> bool:
@@ -182,9 +184,17 @@ class Understanding:
         """The live names."""
         return vocabulary(self.registry)
 
+    def phrases(self, max_phrases: int = 20000) -> list[str]:
+        """What the home understands, as phrases for closed-vocabulary STT (cached)."""
+        if self._phrases is None:
+            self._phrases = PhraseList(self.matcher, max_phrases=max_phrases)
+        return self._phrases.phrases()
+
     def close(self) -> None:
         """Stop timers and listening to the registry."""
         self.timers.cancel_all()
+        if self._phrases is not None:
+            self._phrases.close()
         self.matcher.close()
 
     # --- the entry point ----------------------------------------------------
