@@ -19,6 +19,7 @@ from types import TracebackType
 from typing import Any, Self
 
 from assistant.config import Settings
+from assistant.errors import UserError
 from assistant.interface import Interface, Request
 from assistant.pipeline.devices import Devices, open_devices
 from assistant.pipeline.listener import Listener
@@ -110,6 +111,7 @@ class Runtime:
         self.understanding: Any = None
         self.listener: Listener | None = None
         self.turns: TurnRunner | None = None
+        self.llm_loaded = False
         self._stack = contextlib.AsyncExitStack()
 
     async def __aenter__(self) -> Self:
@@ -177,7 +179,7 @@ class Runtime:
 
         t0 = time.monotonic()
         self.understanding = await asyncio.to_thread(self._build_understanding)
-        llm = settings.understanding.llm
+        llm = settings.understanding.llm if self.llm_loaded else "off"
         self._ready("understanding", t0, f"templates + LLM {llm}")
 
         if self.options.interface and settings.site.mqtt_interface:
@@ -194,11 +196,20 @@ class Runtime:
         from assistant.understanding.factory import build, make_fallback
 
         assert self.devices is not None
+        fallback = None
+        try:
+            fallback = make_fallback(self.settings)
+        except UserError as exc:
+            # A missing GGUF model is not fatal: templates still work.
+            self.status(f"{'llm':<14} off    {exc}")
+        except (RuntimeError, OSError, ImportError) as exc:
+            self.status(f"{'llm':<14} off    llama.cpp cannot be loaded ({exc})")
+        self.llm_loaded = fallback is not None
         understanding, _ = build(
             self.settings,
             self.devices.registry,
             self.devices.executor,
-            fallback=make_fallback(self.settings),
+            fallback=fallback,
             announce=self._announce,
         )
         return understanding
