@@ -146,20 +146,13 @@ class IntentContext:
     response: str | None = None
     error_templates: Mapping[str, str] = field(default_factory=dict)
 
-    def targets(self, domains: Collection[str] = (), *, use_area: bool = True) -> list[Entity]:
+    def targets(self, domains: Collection[str] = ()) -> list[Entity]:
         """The entities the slots point at, limited to `domains`; IntentError if none.
 
-        Without a name, area or floor in the request, the assistant's own area
-        (when configured) narrows "turn on the lights" to the room it is in.
+        "Turn on the lights here" already carries the assistant's area: the
+        sentence requires it as context and hassil copies it into the slots.
         """
         slots = dict(self.slots)
-        if (
-            use_area
-            and self.area
-            and not any(slots.get(k) for k in ("name", "area", "floor"))
-            and slots.get("area") is None
-        ):
-            slots["area"] = self.area
         try:
             return match_targets(self.registry, query_from_slots(slots, domains))
         except TargetError as exc:
