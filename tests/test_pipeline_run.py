@@ -1,0 +1,117 @@
+"""`assistant run` as a process: ask over MQTT, and SIGTERM during an utterance."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import aiomqtt
+import numpy as np
+import pytest
+
+from assistant.audio.wav import read_wav, write_wav
+from assistant.config import MqttConfig
+from assistant.simulate import Fleet, load_example_home
+from tests.conftest import Broker
+from tests.pipeline_support import silence, spoken
+
+pytestmark = pytest.mark.slow
+
+
+def _config(tmp_path: Path, broker: Broker, prefix: str, site: str) -> Path:
+    config = tmp_path / "config.toml"
+    config.write_text(
+        f'[mqtt]\nhost = "{broker.host}"\nport = {broker.port}\n'
+        f'[discovery]\nprefix = "{prefix}"\n[site]\nid = "{site}"\n'
+        '[understanding]\nllm = "off"\n',
+        encoding="utf-8",
+    )
+    return config
+
+
+async def _start(config: Path, *args: str) -> asyncio.subprocess.Process:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ASSISTANT_")}
+    return await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "assistant.cli",
+        "run",
+        "--config",
+        str(config),
+        *args,
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env=env,
+    )
+
+
+async def _wait_payload(client: aiomqtt.Client, topic_end: str, wanted: str | None = None) -> str:
+    async for message in client.messages:
+        payload = bytes(message.payload).decode()  # type: ignore[arg-type]
+        if str(message.topic).endswith(topic_end) and (wanted is None or payload == wanted):
+            return payload
+    raise AssertionError("no message")
+
+
+async def test_ask_over_mqtt_acts_and_publishes_the_reply(tmp_path: Path, broker: Broker) -> None:
+    prefix, site = f"ha-{uuid.uuid4().hex[:6]}", f"site-{uuid.uuid4().hex[:6]}"
+    mqtt = MqttConfig(host=broker.host, port=broker.port)
+    async with (
+        Fleet(load_example_home(), mqtt, prefix) as fleet,
+        aiomqtt.Client(broker.host, broker.port) as client,
+    ):
+        await client.subscribe(f"assistant/{site}/#", qos=1)
+        # Raw audio on a stdin that stays silent: a microphone nobody speaks into.
+        proc = await _start(_config(tmp_path, broker, prefix, site), "--input", "-")
+        try:
+            async with asyncio.timeout(120):
+                await _wait_payload(client, "/available", "online")
+                await client.publish(f"assistant/{site}/ask", "turn on the kitchen light", qos=1)
+                reply = json.loads(await _wait_payload(client, "/reply"))
+                await fleet.wait_for_state("light.kitchen_ceiling", "on")
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            async with asyncio.timeout(30):
+                _, err = await proc.communicate()
+        async with asyncio.timeout(10):
+            assert await _wait_payload(client, "/available", "offline") == "offline"
+    assert proc.returncode == 0, err.decode()[-2000:]
+    assert reply["text"] == "Turned on the lights"
+    assert reply["source"] == "ask"
+    assert "Traceback" not in err.decode()
+
+
+async def test_sigterm_during_an_utterance_stops_within_two_seconds(
+    tmp_path: Path, broker: Broker
+) -> None:
+    prefix, site = f"ha-{uuid.uuid4().hex[:6]}", f"site-{uuid.uuid4().hex[:6]}"
+    command = spoken(tmp_path / "cmd.wav", "turn on the kitchen light and the fan", tail=0.1)
+    wav = tmp_path / "long.wav"
+    write_wav(wav, np.concatenate([read_wav(command), silence(30.0)]))
+    mqtt = MqttConfig(host=broker.host, port=broker.port)
+    async with Fleet(load_example_home(), mqtt, prefix) as fleet:
+        async with aiomqtt.Client(broker.host, broker.port) as client:
+            await client.subscribe(f"assistant/{site}/state", qos=1)
+            proc = await _start(_config(tmp_path, broker, prefix, site), "--input", str(wav))
+            async with asyncio.timeout(120):
+                # The wake word was heard: the command is being spoken right now.
+                await _wait_payload(client, "/state", "listening")
+            proc.send_signal(signal.SIGTERM)
+            sent = time.monotonic()
+            async with asyncio.timeout(30):
+                _, err = await proc.communicate()
+            took = time.monotonic() - sent
+        # Whatever reached the fleet is whole: a known entity and a valid payload.
+        for received in fleet.received:
+            assert received.entity_id in fleet.states
+            assert received.payload
+    assert proc.returncode == 0, err.decode()[-2000:]
+    assert "Traceback" not in err.decode()
+    assert took < 2.0, f"stopped {took:.2f} s after SIGTERM"
