@@ -9,7 +9,7 @@ end-to-end versions over a real broker are in test_conformance / test_ask.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 
 import pytest
 
@@ -62,6 +62,13 @@ def make(
     templates = load_templates("en", sources.yaml_files, keep_intents=HANDLERS.names())
     executor = RecordingExecutor(registry)
     return Understanding(registry, executor, templates, **kwargs), executor  # type: ignore[arg-type]
+
+
+def _put(queue: asyncio.Queue[str]) -> Callable[[str], Awaitable[None]]:
+    async def announce(text: str) -> None:
+        await queue.put(text)
+
+    return announce
 
 
 def did(executor: RecordingExecutor) -> set[tuple[str, str]]:
@@ -150,18 +157,13 @@ async def test_garage_door_no_cancels() -> None:
 
 
 async def test_confirmation_times_out() -> None:
-    said: list[str] = []
+    said: asyncio.Queue[str] = asyncio.Queue()
 
-    async def announce(text: str) -> None:
-        said.append(text)
-
-    understanding, executor = make(confirm_seconds=0.2, announce=announce)
+    understanding, executor = make(confirm_seconds=0.2, announce=_put(said))
     conversation = Conversation()
     await understanding.process("unlock the front door", conversation)
     async with asyncio.timeout(5):
-        while not said:
-            await asyncio.sleep(0.05)
-    assert "cancel" in said[0].lower()
+        assert "cancel" in (await said.get()).lower()
     late = await understanding.process("yes", conversation)
     assert executor.actions == []
     assert late.intent is None or "cancel" in late.reply.lower() or late.reply == OUT_OF_DOMAIN
@@ -254,21 +256,16 @@ async def test_vacuum_scene_climate_fan() -> None:
 
 
 async def test_timer_announces_and_runs_commands() -> None:
-    said: list[str] = []
-
-    async def announce(text: str) -> None:
-        said.append(text)
-
-    understanding, executor = make(announce=announce)
+    said: asyncio.Queue[str] = asyncio.Queue()
+    understanding, executor = make(announce=_put(said))
     started = await understanding.process("set a timer for 1 second")
     assert started.intent == "HassStartTimer"
     status = await understanding.process("how much time is left on my timer")
     assert status.intent == "HassTimerStatus"
     await understanding.process("turn off the bedroom lamp in 1 second")
     async with asyncio.timeout(10):
-        while len(said) < 2:
-            await asyncio.sleep(0.05)
-    assert "Your timer is done" in said
+        announced = {await said.get(), await said.get()}
+    assert "Your timer is done" in announced
     assert did(executor) == {("light.bedroom_lamp", "turn_off")}
     understanding.close()
 
