@@ -106,9 +106,11 @@ async def test_ask_stdin_json_lines_reach_the_fleet(broker: Broker, tmp_path: Pa
             "light.counter_light",
         }
         assert fan["actions"][0]["params"] == {"percentage": 50}
-        assert capital["intent"] is None and capital["actions"] == []
+        assert capital["intent"] is None
+        assert capital["actions"] == []
         assert capital["handled_by"] is None
-        assert "garden hose" in hose["reply"] and hose["actions"] == []
+        assert "garden hose" in hose["reply"]
+        assert hose["actions"] == []
         assert lock["actions"][0]["action"] == "lock"
         assert {a["entity_id"] for a in compound["actions"]} == {
             "light.bedroom_lamp",
@@ -139,7 +141,8 @@ async def test_ask_confirmation_over_stdin(broker: Broker, tmp_path: Path) -> No
         code, out, err = await run_cli("ask", "--config", str(config), "-", stdin=stdin)
         assert code == 0, err
         asked, refused, asked_again, confirmed = [json.loads(x) for x in out.splitlines()]
-        assert asked["reply"] == "Are you sure?" and asked["actions"] == []
+        assert asked["reply"] == "Are you sure?"
+        assert asked["actions"] == []
         assert refused["actions"] == []
         assert asked_again["reply"] == "Are you sure?"
         assert confirmed["actions"][0]["action"] == "unlock"
