@@ -1,0 +1,84 @@
+"""`assistant devices`: the entities the assistant learned, and their state."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+from typing import Any
+
+from assistant.config import Settings
+from assistant.devices import configured
+from assistant.devices.registry import Registry
+
+
+def register(sub: Any, common: argparse.ArgumentParser) -> None:
+    """Add `devices`."""
+    parser = sub.add_parser(
+        "devices",
+        help="list the entities learned from MQTT discovery, Zigbee2MQTT and the config",
+        parents=[common],
+    )
+    parser.add_argument("--json", action="store_true", help="print a JSON list")
+    parser.set_defaults(func=_run)
+
+
+async def collect(settings: Settings) -> Registry:
+    """Connect, wait for the retained configs to settle, return the filled registry."""
+    registry = Registry()
+    if not settings.mqtt.enabled:
+        for d in configured.parse_devices(settings.devices):
+            registry.upsert(configured.apply_overrides(d, settings.entities).entity)
+        return registry
+    from assistant.devices.service import DeviceService
+
+    async with DeviceService(settings, registry, reconnect=False) as service:
+        await service.connection.connect_or_raise(timeout=settings.discovery.max_wait_seconds)
+        await service.wait_settled()
+    return registry
+
+
+def rows(registry: Registry) -> list[dict[str, Any]]:
+    """One JSON-ready object per entity."""
+    result = []
+    for entity in registry.entities():
+        state = registry.state(entity.entity_id)
+        result.append(
+            {
+                "entity_id": entity.entity_id,
+                "name": entity.name,
+                "aliases": list(entity.aliases),
+                "area": entity.area,
+                "kind": entity.domain,
+                "state": state.state,
+                "source": entity.source,
+                "available": state.available,
+            }
+        )
+    return result
+
+
+def _run(args: argparse.Namespace, settings: Settings) -> int:
+    registry = asyncio.run(collect(settings))
+    items = rows(registry)
+    if args.json:
+        print(json.dumps(items, indent=2, ensure_ascii=False))
+        return 0
+    if not items:
+        print("no entities found")
+        return 0
+    header = ("ENTITY", "NAME", "AREA", "STATE", "SOURCE")
+    table = [header] + [
+        (
+            i["entity_id"],
+            i["name"] + (f" ({', '.join(i['aliases'])})" if i["aliases"] else ""),
+            i["area"] or "-",
+            (i["state"] or "-") if i["available"] else "unavailable",
+            i["source"],
+        )
+        for i in items
+    ]
+    widths = [max(len(str(row[c])) for row in table) for c in range(len(header))]
+    for row in table:
+        print("  ".join(str(v).ljust(w) for v, w in zip(row, widths, strict=True)).rstrip())
+    return 0

@@ -1,0 +1,389 @@
+"""Home Assistant MQTT discovery configs -> entities with their protocol.
+
+``parse_config`` is pure: an expanded discovery config (see
+``discovery_schema.expand``) becomes a ``Discovered``: the ``Entity`` the rest
+of the assistant sees, plus the full config (HA key names, HA defaults
+filled in) that the executor and the state interpreter read.  Zigbee2MQTT
+and config devices produce the same ``Discovered`` so that one executor and
+one state interpreter serve every MQTT source.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+from assistant.devices import templates
+from assistant.devices.discovery_schema import COMPONENTS, InvalidConfig
+from assistant.devices.model import Entity, Source
+from assistant.transports.mqtt import has_wildcard, topic_matches
+
+# Home Assistant's defaults, per component (and per light schema).
+_ON_OFF = {"payload_on": "ON", "payload_off": "OFF"}
+DEFAULTS: dict[str, dict[str, Any]] = {
+    "light": {**_ON_OFF, "brightness_scale": 255, "on_command_type": "last"},
+    "light_json": {"brightness_scale": 255},
+    "switch": dict(_ON_OFF),
+    "binary_sensor": dict(_ON_OFF),
+    "fan": {
+        **_ON_OFF,
+        "speed_range_min": 1,
+        "speed_range_max": 100,
+        "payload_oscillation_on": "oscillate_on",
+        "payload_oscillation_off": "oscillate_off",
+    },
+    "cover": {
+        "payload_open": "OPEN",
+        "payload_close": "CLOSE",
+        "payload_stop": "STOP",
+        "state_open": "open",
+        "state_opening": "opening",
+        "state_closed": "closed",
+        "state_closing": "closing",
+        "state_stopped": "stopped",
+        "position_open": 100,
+        "position_closed": 0,
+    },
+    "lock": {
+        "payload_lock": "LOCK",
+        "payload_unlock": "UNLOCK",
+        "state_locked": "LOCKED",
+        "state_unlocked": "UNLOCKED",
+        "state_locking": "LOCKING",
+        "state_unlocking": "UNLOCKING",
+        "state_jammed": "JAMMED",
+        "state_open": "OPEN",
+        "state_opening": "OPENING",
+    },
+    "valve": {
+        "payload_open": "OPEN",
+        "payload_close": "CLOSE",
+        "payload_stop": "STOP",
+        "state_open": "open",
+        "state_opening": "opening",
+        "state_closed": "closed",
+        "state_closing": "closing",
+        "position_open": 100,
+        "position_closed": 0,
+        "reports_position": False,
+    },
+    "climate": {
+        **_ON_OFF,
+        "modes": ["auto", "off", "cool", "heat", "dry", "fan_only"],
+        "min_temp": 7,
+        "max_temp": 35,
+    },
+    "vacuum": {
+        "payload_start": "start",
+        "payload_stop": "stop",
+        "payload_pause": "pause",
+        "payload_return_to_base": "return_to_base",
+        "payload_clean_spot": "clean_spot",
+        "payload_locate": "locate",
+        "supported_features": ["start", "stop", "return_home", "status", "battery", "clean_spot"],
+    },
+    "sensor": {},
+    "button": {"payload_press": "PRESS"},
+    "scene": {"payload_on": "ON"},
+}
+
+REQUIRED: dict[str, tuple[str, ...]] = {
+    "light": ("command_topic",),
+    "switch": ("command_topic",),
+    "fan": ("command_topic",),
+    "lock": ("command_topic",),
+    "button": ("command_topic",),
+    "sensor": ("state_topic",),
+    "binary_sensor": ("state_topic",),
+}
+
+_JSON_COLOR_MODES = {"hs", "xy", "rgb", "rgbw", "rgbww"}
+_BRIGHTNESS_MODES = _JSON_COLOR_MODES | {"brightness", "color_temp", "white"}
+_TEMPLATE_KEYS = re.compile(r"(_template|^value_template)$")
+
+
+@dataclass(frozen=True)
+class Availability:
+    """One availability topic and its payloads."""
+
+    topic: str
+    payload_available: str = "online"
+    payload_not_available: str = "offline"
+    value_template: str | None = None
+
+
+@dataclass(frozen=True)
+class Discovered:
+    """An entity as learned from MQTT, with the protocol to command it and read its state."""
+
+    entity: Entity
+    component: str
+    schema: str  # "default" or "json" (lights); "default" for everything else
+    config: Mapping[str, Any]
+    key: str  # the source's own id: discovery key, z2m ieee/expose, config id
+    availability: tuple[Availability, ...] = ()
+    availability_mode: str = "latest"
+    identifiers: frozenset[str] = field(default_factory=frozenset)
+
+    def topic(self, name: str) -> str | None:
+        """A topic option of the config, or None."""
+        value = self.config.get(name)
+        return value if isinstance(value, str) and value else None
+
+
+def slugify(text: str) -> str:
+    """Home Assistant's slug: ascii, lower case, runs of other characters -> `_`."""
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^a-z0-9]+", "_", ascii_text.lower()).strip("_")
+    return slug or "unnamed"
+
+
+def friendly_name(config: Mapping[str, Any], fallback: str) -> str:
+    """HA's naming rule: device name, plus the entity name unless it is null or missing.
+
+    An entity name that repeats the device name (or starts with it) is
+    trimmed, as Home Assistant does.  With no device, the entity name, else
+    the object id in words.
+    """
+    device = config.get("device")
+    device_name = device.get("name") if isinstance(device, Mapping) else None
+    name = config.get("name")
+    name = str(name).strip() if name is not None else None
+    if isinstance(device_name, str) and device_name.strip():
+        device_name = device_name.strip()
+        if name and name.lower().startswith(device_name.lower()):
+            name = name[len(device_name) :].strip() or None
+        return f"{device_name} {name}" if name else device_name
+    return name or fallback.replace("_", " ")
+
+
+def entity_id_for(component: str, config: Mapping[str, Any], name: str) -> str:
+    """`default_entity_id`, else `object_id`, else the slug of the friendly name."""
+    default_id = config.get("default_entity_id")
+    object_id = config.get("object_id")
+    if isinstance(default_id, str) and default_id.strip():
+        return f"{component}.{slugify(default_id.split('.', 1)[-1])}"
+    if isinstance(object_id, str) and object_id.strip():
+        return f"{component}.{slugify(object_id)}"
+    return f"{component}.{slugify(name)}"
+
+
+def default_sensitive(component: str, device_class: str | None) -> bool:
+    """Ask first: any lock (unlock), garage doors and gates (open), gas valves (open)."""
+    if component == "lock":
+        return True
+    if component == "cover":
+        return device_class in ("garage", "gate")
+    return component == "valve" and device_class == "gas"
+
+
+def _reserved_hit(value: str, prefix: str) -> bool:
+    """True if `value` (a topic or filter) is in or covers `prefix/#`."""
+    root = prefix.rstrip("/")
+    if value == root or value.startswith(root + "/"):
+        return True
+    # A wildcard filter that would catch our own topics, e.g. "#" or "+/x/#".
+    return has_wildcard(value) and topic_matches(value, f"{root}/x/y/z")
+
+
+def _is_discovery_topic(value: str, discovery_prefix: str | None) -> bool:
+    if discovery_prefix is None:
+        return False
+    root = discovery_prefix.rstrip("/")
+    if value == root or (value.startswith(root + "/") and value.endswith("/config")):
+        return True
+    return has_wildcard(value) and topic_matches(value, f"{root}/light/x/config")
+
+
+def _check_topics(
+    config: Mapping[str, Any], reserved: Iterable[str], discovery_prefix: str | None = None
+) -> None:
+    reserved = tuple(reserved)
+    topics = [(k, v) for k, v in config.items() if k == "topic" or k.endswith("_topic")]
+    for item in config.get("availability") or ():
+        if isinstance(item, Mapping):
+            topics.append(("availability.topic", item.get("topic")))
+    for key, value in topics:
+        if not isinstance(value, str) or not value:
+            raise InvalidConfig(f"{key} must be a non-empty string")
+        if key.endswith("command_topic") and ("+" in value or "#" in value):
+            raise InvalidConfig(f"{key} {value!r} has a wildcard")
+        for prefix in reserved:
+            if _reserved_hit(value, prefix):
+                raise InvalidConfig(f"{key} {value!r} is in the assistant's own {prefix}# space")
+        if _is_discovery_topic(value, discovery_prefix):
+            raise InvalidConfig(f"{key} {value!r} is a discovery config topic")
+
+
+def _availability(config: Mapping[str, Any]) -> tuple[Availability, ...]:
+    items: list[Availability] = []
+    if isinstance(config.get("availability_topic"), str):
+        items.append(
+            Availability(
+                topic=config["availability_topic"],
+                payload_available=str(config.get("payload_available", "online")),
+                payload_not_available=str(config.get("payload_not_available", "offline")),
+                value_template=config.get("availability_template"),
+            )
+        )
+    raw = config.get("availability") or ()
+    if not isinstance(raw, list | tuple):
+        raise InvalidConfig("availability must be a list")
+    for item in raw:
+        if not isinstance(item, Mapping) or not isinstance(item.get("topic"), str):
+            raise InvalidConfig("availability entries need a topic")
+        items.append(
+            Availability(
+                topic=item["topic"],
+                payload_available=str(item.get("payload_available", "online")),
+                payload_not_available=str(item.get("payload_not_available", "offline")),
+                value_template=item.get("value_template"),
+            )
+        )
+    return tuple(items)
+
+
+def _light_features(schema: str, config: Mapping[str, Any]) -> set[str]:
+    features: set[str] = set()
+    if schema == "json":
+        modes = set(config.get("supported_color_modes") or ())
+        if config.get("brightness") or modes & _BRIGHTNESS_MODES:
+            features.add("brightness")
+        if modes & _JSON_COLOR_MODES or config.get("rgb") or config.get("xy") or config.get("hs"):
+            features.add("color")
+        if "color_temp" in modes or config.get("color_temp"):
+            features.add("color_temp")
+        return features
+    if config.get("brightness_command_topic") or config.get("on_command_type") == "brightness":
+        features.add("brightness")
+    if any(config.get(f"{m}_command_topic") for m in ("rgb", "hs", "xy", "rgbw", "rgbww")):
+        features.update({"color", "brightness"} if config.get("rgb_command_topic") else {"color"})
+    if config.get("color_temp_command_topic"):
+        features.add("color_temp")
+    return features
+
+
+def features_of(component: str, schema: str, config: Mapping[str, Any]) -> frozenset[str]:
+    """What the entity can do beyond its component's basics (for intents and grammars)."""
+    has = config.get
+    features: set[str] = set()
+    if component == "light":
+        features = _light_features(schema, config)
+    elif component == "cover":
+        features = {
+            name
+            for name, ok in (
+                ("open_close", has("command_topic")),
+                ("stop", has("command_topic") and has("payload_stop") is not None),
+                ("position", has("set_position_topic")),
+            )
+            if ok
+        }
+    elif component == "valve":
+        features = {"open_close"} if has("command_topic") else set()
+        if has("reports_position"):
+            features.add("position")
+        if has("command_topic") and has("payload_stop") is not None:
+            features.add("stop")
+    elif component == "fan":
+        if has("percentage_command_topic"):
+            features.add("percentage")
+        if has("preset_mode_command_topic") and has("preset_modes"):
+            features.add("preset")
+    elif component == "climate":
+        if has("temperature_command_topic"):
+            features.add("target_temperature")
+        if has("mode_command_topic"):
+            features.add("hvac_mode")
+        if has("power_command_topic"):
+            features.add("power")
+    elif component == "vacuum":
+        features = {str(f) for f in has("supported_features") or ()}
+    elif component == "lock" and "payload_open" in config:
+        features.add("open")
+    return frozenset(features)
+
+
+def _check_templates(config: Mapping[str, Any]) -> None:
+    for key, value in config.items():
+        if _TEMPLATE_KEYS.search(key) and value is not None:
+            if not isinstance(value, str):
+                raise InvalidConfig(f"{key} must be a string")
+            try:
+                templates.check(value)
+            except templates.TemplateFailed as exc:
+                raise InvalidConfig(str(exc)) from None
+
+
+def parse_config(
+    component: str,
+    config: Mapping[str, Any],
+    *,
+    key: str,
+    object_id: str,
+    source: Source = "discovery",
+    reserved: Iterable[str] = (),
+    discovery_prefix: str | None = None,
+) -> Discovered:
+    """An expanded discovery config -> Discovered; InvalidConfig (one line) if unusable."""
+    if component not in COMPONENTS:
+        raise InvalidConfig(f"unknown component {component!r}")
+    schema = str(config.get("schema", "default")) if component == "light" else "default"
+    if schema == "basic":
+        schema = "default"
+    if schema == "template":
+        raise InvalidConfig("the light 'template' schema is not supported")
+    if schema not in ("default", "json"):
+        raise InvalidConfig(f"unknown light schema {schema!r}")
+    defaults = DEFAULTS["light_json" if schema == "json" else component]
+    full = {**defaults, **{k: v for k, v in config.items() if v is not None or k == "name"}}
+    for required in REQUIRED.get(component, ()):
+        if not full.get(required):
+            raise InvalidConfig(f"{component} config has no {required}")
+    _check_topics(full, reserved, discovery_prefix)
+    _check_templates(full)
+    scale = full.get("brightness_scale", 255)
+    if not isinstance(scale, int) or isinstance(scale, bool) or scale < 1:
+        raise InvalidConfig(f"brightness_scale must be a positive integer, not {scale!r}")
+    device = full.get("device")
+    if device is not None and not isinstance(device, Mapping):
+        raise InvalidConfig("device must be an object")
+    name = friendly_name(full, object_id)
+    area = device.get("suggested_area") if isinstance(device, Mapping) else None
+    device_class = full.get("device_class")
+    unit = full.get("unit_of_measurement")
+    entity = Entity(
+        entity_id=entity_id_for(component, full, name),
+        name=name,
+        domain=component,
+        source=source,
+        area=str(area) if area else None,
+        device_class=str(device_class) if device_class else None,
+        features=features_of(component, schema, full),
+        sensitive=default_sensitive(component, device_class),
+        unit=str(unit) if unit else None,
+    )
+    mode = str(full.get("availability_mode", "latest"))
+    if mode not in ("latest", "all", "any"):
+        raise InvalidConfig(f"unknown availability_mode {mode!r}")
+    identifiers: set[str] = set()
+    if isinstance(device, Mapping):
+        ids = device.get("identifiers") or ()
+        identifiers.update(str(i) for i in ([ids] if isinstance(ids, str) else ids))
+        for connection in device.get("connections") or ():
+            if isinstance(connection, list | tuple) and len(connection) == 2:
+                identifiers.add(str(connection[1]))
+    return Discovered(
+        entity=entity,
+        component=component,
+        schema=schema,
+        config=MappingProxyType(full),
+        key=key,
+        availability=_availability(full),
+        availability_mode=mode,
+        identifiers=frozenset(identifiers),
+    )

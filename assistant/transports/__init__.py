@@ -1,0 +1,1 @@
+"""Connections to the outside of the process: the MQTT broker, Home Assistant."""
