@@ -59,6 +59,15 @@ def _child(node: yaml.Node | None, key: str) -> yaml.Node | None:
     return None
 
 
+def _key_line(node: yaml.Node | None, key: str) -> int:
+    """The line where `key` itself is written (its value may start below)."""
+    if isinstance(node, yaml.MappingNode):
+        for k, _v in node.value:
+            if isinstance(k, yaml.ScalarNode) and k.value == key:
+                return int(k.start_mark.line) + 1
+    return _line(node)
+
+
 def _item(node: yaml.Node | None, index: int) -> yaml.Node | None:
     if isinstance(node, yaml.SequenceNode) and index < len(node.value):
         found: yaml.Node = node.value[index]
@@ -96,7 +105,7 @@ def check_file(path: Path, handler_names: Sequence[str], language: str = "en") -
     problems: list[Problem] = []
     for key in data:
         if key not in TOP_KEYS:
-            problems.append(Problem(path, _line(_child(root, key)), f"unknown key '{key}'"))
+            problems.append(Problem(path, _key_line(root, key), f"unknown key '{key}'"))
     if data.get("language", language) != language:
         problems.append(
             Problem(path, _line(_child(root, "language")), f"language is not '{language}'")
@@ -118,7 +127,8 @@ def check_file(path: Path, handler_names: Sequence[str], language: str = "en") -
     for intent, body in intents.items():
         node = _child(intents_node, intent)
         if intent not in handler_names:
-            problems.append(Problem(path, _line(node), f"no handler registered for {intent}"))
+            line = _key_line(intents_node, intent)
+            problems.append(Problem(path, line, f"no handler registered for {intent}"))
         blocks = body.get("data") if isinstance(body, dict) else None
         if not isinstance(blocks, list) or not blocks:
             problems.append(Problem(path, _line(node), f"{intent}: 'data' must be a list"))
@@ -148,7 +158,7 @@ def _check_block(
     if not isinstance(block, dict):
         return [Problem(path, _line(node), f"{intent}: each data item must be a mapping")]
     problems = [
-        Problem(path, _line(_child(node, key)), f"{intent}: unknown key '{key}'")
+        Problem(path, _key_line(node, key), f"{intent}: unknown key '{key}'")
         for key in block
         if key not in DATA_KEYS
     ]
