@@ -12,6 +12,8 @@ import json
 import shutil
 from pathlib import Path
 
+import pytest
+
 from assistant.config import MqttConfig, parse
 from assistant.devices.registry import Registry
 from assistant.devices.service import DeviceService
@@ -19,6 +21,7 @@ from assistant.simulate.fleet import Fleet
 from assistant.understanding.check import check_file
 from assistant.understanding.factory import build
 from assistant.understanding.handlers import HANDLERS
+from assistant.understanding.loader import discover
 from tests.conftest import Broker
 from tests.test_ask import home, run_cli, write_config
 
@@ -150,3 +153,35 @@ def test_builtin_intents_check_clean() -> None:
     for path in sorted(builtin.glob("*.yaml")):
         assert check_file(path, HANDLERS.names()) == []
     assert check_file(EXAMPLE / "goodnight.yaml", ["GoodNight"]) == []
+
+
+def test_entry_point_package_is_found(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    site = tmp_path / "site"
+    package = site / "porch_intents"
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text(
+        "from assistant.understanding.handlers import IntentContext, intent_handler\n"
+        "from assistant.understanding.model import IntentSchema\n\n"
+        "@intent_handler('PorchParty', schema=IntentSchema('PorchParty', 'Porch lights on'))\n"
+        "async def porch_party(ctx: IntentContext) -> str | None:\n"
+        "    return 'Party on the porch'\n",
+        encoding="utf-8",
+    )
+    (package / "porch.yaml").write_text(
+        "language: en\nintents:\n  PorchParty:\n    data:\n"
+        "      - sentences: ['[start the] porch party']\n",
+        encoding="utf-8",
+    )
+    info = site / "porch_intents-1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text(
+        "Metadata-Version: 2.1\nName: porch-intents\nVersion: 1.0\n", encoding="utf-8"
+    )
+    (info / "entry_points.txt").write_text(
+        "[assistant.intents]\nporch = porch_intents\n", encoding="utf-8"
+    )
+    monkeypatch.syspath_prepend(str(site))
+    sources = discover()
+    assert "porch_intents" in sources.modules
+    assert (package / "porch.yaml").resolve() in sources.yaml_files
+    assert "PorchParty" in HANDLERS.names()
