@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +20,7 @@ from assistant.simulate import Fleet, load_example_home, load_home, parse_home
 from assistant.simulate.ha_fixtures import load_ha_fixtures
 from assistant.simulate.home import Home
 from assistant.simulate.synthetic import synthetic_home
-from tests.conftest import Broker
+from tests.conftest import Broker, free_port
 
 FIXTURES = Path("/work/shared/conformance/ha-intents-en/_fixtures.yaml")
 PREFIX = "homeassistant"
@@ -416,3 +418,40 @@ def test_a_synthetic_home_for_benchmarks_has_every_entity() -> None:
     home = synthetic_home(500)
     assert len({e.entity_id for e in home.entities}) == 500
     assert {e.kind for e in home.entities} >= {"light", "switch", "sensor", "cover", "climate"}
+
+
+@pytest.fixture
+def secured_broker(tmp_path: Path) -> Iterator[Broker]:
+    """A mosquitto that wants user 'fleet' with password 'right'."""
+    passwords = tmp_path / "passwd"
+    passwords.write_text("", encoding="utf-8")
+    subprocess.run(
+        ["/usr/bin/mosquitto_passwd", "-b", str(passwords), "fleet", "right"],
+        check=True,
+        capture_output=True,
+    )
+    port = free_port()
+    conf = tmp_path / "mosquitto.conf"
+    # `user root`: mosquitto reads the password file after dropping privileges,
+    # and pytest's tmp_path is private to this user.
+    conf.write_text(
+        f"listener {port} 127.0.0.1\nallow_anonymous false\npassword_file {passwords}\nuser root\n",
+        encoding="utf-8",
+    )
+    broker = Broker(port=port, conf=conf)
+    broker.start()
+    yield broker
+    broker.stop()
+
+
+async def test_a_refused_password_stops_the_fleet_with_one_line(secured_broker: Broker) -> None:
+    home = parse_home({"entities": [{"kind": "switch", "name": "Plug"}]})
+    port = secured_broker.port
+    wrong = MqttConfig(host="127.0.0.1", port=port, username="fleet", password="wrong")
+    with pytest.raises(UserError, match="refused") as error:
+        async with asyncio.timeout(10), Fleet(home, wrong):
+            pass
+    assert "\n" not in str(error.value)
+    right = MqttConfig(host="127.0.0.1", port=port, username="fleet", password="right")
+    async with asyncio.timeout(10), Fleet(home, right) as fleet:
+        assert fleet.connected.is_set()
