@@ -155,6 +155,7 @@ class Understanding:
         self.timers = TimerManager(on_finish=self._timer_done)
         self.conversation = Conversation()
         self._phrases: PhraseList | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
 
     # --- policy ---------------------------------------------------------------
     def is_sensitive(self, entity: Entity, action: str) -> bool:
@@ -193,6 +194,8 @@ class Understanding:
     def close(self) -> None:
         """Stop timers and listening to the registry."""
         self.timers.cancel_all()
+        for task in list(self._tasks):
+            task.cancel()
         if self._phrases is not None:
             self._phrases.close()
         self.matcher.close()
@@ -362,7 +365,10 @@ class Understanding:
                 if speak is not None:
                     await speak(CANCELLED)
 
-        asyncio.get_running_loop().create_task(expire(), name="confirmation-timeout")
+        # Keep a reference: the loop holds tasks only weakly.
+        task = asyncio.get_running_loop().create_task(expire(), name="confirmation-timeout")
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     # --- dispatch -----------------------------------------------------------
     async def _dispatch(
