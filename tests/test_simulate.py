@@ -455,3 +455,60 @@ async def test_a_refused_password_stops_the_fleet_with_one_line(secured_broker: 
     right = MqttConfig(host="127.0.0.1", port=port, username="fleet", password="right")
     async with asyncio.timeout(10), Fleet(home, right) as fleet:
         assert fleet.connected.is_set()
+
+
+async def test_the_assistants_discovery_and_executor_drive_the_fleet(broker: Broker) -> None:
+    """End to end: the registry learns the example home from the fleet's configs alone,
+    and executor calls reach the simulated devices, whose new states come back."""
+    from assistant.config import Settings, Zigbee2MqttConfig
+    from assistant.devices.registry import Registry
+    from assistant.devices.service import DeviceService
+
+    home = load_example_home()
+    settings = Settings(mqtt=mqtt_config(broker), zigbee2mqtt=Zigbee2MqttConfig(enabled=False))
+    registry = Registry()
+    complete = asyncio.Event()
+    registry.add_listener(lambda: complete.set() if len(registry) == len(home.entities) else None)
+    async with (
+        Fleet(home, mqtt_config(broker), PREFIX) as fleet,
+        DeviceService(settings, registry) as service,
+    ):
+        async with asyncio.timeout(10):
+            await complete.wait()
+        for spec in home.entities:
+            entity = registry.get(spec.entity_id)
+            assert entity is not None, spec.entity_id
+            assert entity.name == (f"{spec.device} {spec.name}" if spec.device else spec.name)
+            assert entity.area == spec.area
+        calls: list[tuple[str, str, dict[str, Any]]] = [
+            ("light.reading_lamp", "turn_on", {"brightness": 50, "rgb": (255, 0, 0)}),
+            ("light.tv_backlight", "set_brightness", {"brightness": 50}),
+            ("fan.living_room_ceiling_fan", "set_fan_speed", {"percentage": 100}),
+            ("cover.living_room_blinds", "set_position", {"position": 25}),
+            ("lock.front_door", "unlock", {}),
+            ("climate.thermostat", "set_temperature", {"temperature": 23}),
+            ("vacuum.robot_vacuum", "start", {}),
+            ("valve.garden_sprinkler", "open", {}),
+            ("scene.movie_time", "activate", {}),
+        ]
+        async with asyncio.timeout(10):
+            for entity_id, action, params in calls:
+                await service.executor.execute(entity_id, action, **params)
+            await fleet.wait_for_state("valve.garden_sprinkler", "open")
+            await fleet.wait_for_state("light.tv_backlight", "on")
+        assert fleet.warnings == 0
+        assert fleet.states["light.reading_lamp"].attributes["rgb_color"] == [255, 0, 0]
+        assert fleet.states["light.tv_backlight"].attributes["brightness"] == 128
+        assert fleet.states["fan.living_room_ceiling_fan"].attributes["percentage"] == 100
+        assert fleet.states["lock.front_door"].state == "unlocked"
+        assert fleet.states["climate.thermostat"].attributes["temperature"] == 23.0
+        assert fleet.states["vacuum.robot_vacuum"].state == "cleaning"
+        # The scene closed the blinds; the registry hears it over the state topics.
+        heard = asyncio.Event()
+        registry.add_state_listener(
+            lambda e, s: heard.set() if e == "cover.living_room_blinds" else None
+        )
+        async with asyncio.timeout(10):
+            while registry.state("cover.living_room_blinds").state != "closed":
+                heard.clear()
+                await heard.wait()
