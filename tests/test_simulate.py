@@ -512,3 +512,16 @@ async def test_the_assistants_discovery_and_executor_drive_the_fleet(broker: Bro
             while registry.state("cover.living_room_blinds").state != "closed":
                 heard.clear()
                 await heard.wait()
+
+
+def test_the_example_homes_aliases_print_as_config_tables(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    import tomllib
+
+    from assistant.config import parse
+
+    assert main(["simulate", "--print-aliases"]) == 0
+    settings = parse(tomllib.loads(capsys.readouterr().out))
+    assert settings.entities["light.kitchen_ceiling"].aliases == ("big light",)
+    assert settings.entities["vacuum.robot_vacuum"].aliases == ("roomba",)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import logging
 from pathlib import Path
 from typing import Any
@@ -34,6 +35,12 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
         help="simulate the home of a home-assistant/intents _fixtures.yaml instead",
     )
     parser.add_argument("--clear", action="store_true", help="remove the discovery configs on exit")
+    parser.add_argument(
+        "--print-aliases",
+        action="store_true",
+        help="print the home's aliases as config [entities] tables and exit "
+        "(discovery cannot carry aliases)",
+    )
     parser.set_defaults(func=_simulate)
 
 
@@ -46,6 +53,11 @@ def _simulate(args: argparse.Namespace, settings: Settings) -> int:
         home = load_home(args.home)
     else:
         home = load_example_home()
+    if args.print_aliases:
+        for entity_id, table in home.overrides().items():
+            names = ", ".join(json.dumps(a) for a in table["aliases"])
+            print(f'[entities."{entity_id}"]\naliases = [{names}]\n')
+        return 0
     fleet = Fleet(home, settings.mqtt, settings.discovery.prefix, clear_on_exit=args.clear)
     try:
         asyncio.run(fleet.run())
