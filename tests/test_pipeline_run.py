@@ -115,3 +115,49 @@ async def test_sigterm_during_an_utterance_stops_within_two_seconds(
     assert proc.returncode == 0, err.decode()[-2000:]
     assert "Traceback" not in err.decode()
     assert took < 2.0, f"stopped {took:.2f} s after SIGTERM"
+
+
+async def _run_briefly(config: Path, *args: str, stop_after: str | None = None) -> tuple[int, str]:
+    proc = await _start(config, *args)
+    assert proc.stderr is not None
+    seen = ""
+    async with asyncio.timeout(120):
+        if stop_after is not None:
+            while stop_after not in seen:
+                line = await proc.stderr.readline()
+                assert line, seen
+                seen += line.decode()
+            proc.send_signal(signal.SIGTERM)
+        _, err = await proc.communicate()
+    return proc.returncode or 0, seen + err.decode()
+
+
+async def test_no_microphone_is_one_line(tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text('[audio]\ninput_device = "no such microphone 42"\n', encoding="utf-8")
+    code, err = await _run_briefly(config)
+    assert code == 2
+    assert "Traceback" not in err
+    assert "no such microphone 42" in err or "no audio input device" in err
+
+
+async def test_missing_model_names_the_download_command(tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text(
+        f'[stt]\nengine = "vosk"\n[models]\ndirectory = "{tmp_path / "models"}"\n',
+        encoding="utf-8",
+    )
+    code, err = await _run_briefly(config, "--input", "-")
+    assert code == 2
+    assert "Traceback" not in err
+    assert "assistant models download" in err
+
+
+async def test_broker_down_is_waited_for_and_said(tmp_path: Path) -> None:
+    from tests.conftest import free_port
+
+    config = tmp_path / "config.toml"
+    config.write_text(f'[mqtt]\nhost = "127.0.0.1"\nport = {free_port()}\n', encoding="utf-8")
+    code, err = await _run_briefly(config, "--input", "-", stop_after="waiting for the broker")
+    assert code == 0
+    assert "Traceback" not in err

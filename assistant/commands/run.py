@@ -39,7 +39,7 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
         metavar="WAV",
         help="a WAV file played in real time instead of the microphone",
     )
-    parser.add_argument("--output", metavar="WAV", help="write what would be spoken to a WAV file")
+    parser.add_argument("--out", metavar="WAV", help="write what would be spoken to a WAV file")
     parser.add_argument("--no-wake", action="store_true", help="no wake word")
     parser.set_defaults(func=run)
 
@@ -78,7 +78,7 @@ async def serve(settings: Settings, args: argparse.Namespace) -> int:
     with stop_event(loop) as stop:
         source: Source = open_source(args.input, settings.audio, realtime=True)
         _say(f"{'audio in':<14} ready  {source.name}")
-        sink = _open_sink(settings, args.output)
+        sink = _open_sink(settings, args.out)
         options = RuntimeOptions(wake=not args.no_wake, speak=sink is not None)
         async with contextlib.AsyncExitStack() as stack:
             notifier.status("loading models")

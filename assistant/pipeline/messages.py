@@ -53,6 +53,8 @@ class TurnResult:
     timings_ms: Mapping[str, float]
     reply_audio: Samples | None = None
     error: str | None = None
+    end_of_speech: float | None = None
+    """time.monotonic() of the end of speech (benchmarks measure from here)."""
 
     @property
     def reply(self) -> str:

@@ -91,7 +91,8 @@ class TurnRunner:
     async def from_audio(self, utterance: Utterance, speak: bool = True) -> TurnResult:
         """STT, then the text's turn; end_of_speech_to_action counts from the utterance's end."""
         text, stt_ms = await self.transcribe(utterance)
-        timings = {"stt": stt_ms, "audio_seconds": utterance.samples.size / SAMPLE_RATE * 1000}
+        # "audio": the utterance's length in ms, so stt / audio is the real-time factor.
+        timings = {"stt": stt_ms, "audio": utterance.samples.size / SAMPLE_RATE * 1000}
         if not text:
             return TurnResult("", None, utterance.started_by, {"stt": stt_ms})
         return await self._turn(text, utterance.started_by, utterance.end_of_speech, timings, speak)
@@ -111,7 +112,6 @@ class TurnRunner:
         speak: bool,
     ) -> TurnResult:
         self.turns += 1
-        timings.pop("audio_seconds", None)
         start = time.monotonic()
         try:
             understood = await _finish_sending(self.understand(text))
@@ -132,7 +132,9 @@ class TurnRunner:
         audio = None
         if speak and understood.reply:
             audio, timings["tts"] = await self.synthesize(understood.reply)
-        return TurnResult(text, understood, started_by, timings, reply_audio=audio)
+        return TurnResult(
+            text, understood, started_by, timings, reply_audio=audio, end_of_speech=end_of_speech
+        )
 
     async def synthesize(self, text: str) -> tuple[Samples | None, float]:
         """Speech for a reply (None when TTS is off or fails: logged, never raised)."""

@@ -1,0 +1,300 @@
+"""End-to-end measurements of the whole assistant (called by bench/run.py).
+
+    .venv/bin/python bench/e2e.py OUT.json [--engine whisper|vosk] [--utterances N]
+
+In one process, against a private mosquitto and the simulated example home:
+
+- end of speech -> command at the fleet, template path: espeak-ng commands
+  ("okay nabu", pause, command) through the real listener, STT, templates and
+  executor; the clock starts when the VAD decides the speech has ended and
+  stops when the fleet has *received* the command over MQTT.
+- the same for the fallback path (sentences no template matches, the local
+  GGUF model decides), when the model loads.
+- STT real-time factor (decode time / utterance audio time).
+- peak RSS with everything loaded.
+
+And in a child `assistant run --input -` process fed real-time silence:
+start-up time to "listening", and CPU while idle-listening (wake word only).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import resource
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from assistant.config import EntityOverride, Settings, parse
+from assistant.pipeline.files import FileListener
+from assistant.pipeline.runtime import Runtime, RuntimeOptions
+from assistant.simulate import Fleet, load_example_home
+from tests.pipeline_support import spoken
+
+TEMPLATE_COMMANDS = [
+    ("turn on the kitchen light", "en-us"),
+    ("turn off the kitchen light", "en-gb"),
+    ("turn on the reading lamp", "en-gb"),
+    ("set the reading lamp to 40 percent", "en-us"),
+    ("turn on the coffee machine", "en-us"),
+    ("turn off the monitor plug", "en-gb"),
+    ("turn on the ceiling fan", "en-us"),
+    ("close the living room blinds", "en-us"),
+    ("start the robot vacuum", "en-gb"),
+    ("press the doorbell", "en-us"),
+    ("turn on the hallway light", "en-us"),
+    ("close the garage door", "en-us"),
+]
+FALLBACK_COMMANDS = [
+    ("it is too dark in the kitchen", "en-us"),
+    ("i want some coffee", "en-us"),
+    ("make it brighter in the bedroom", "en-gb"),
+    ("get some air moving in the living room", "en-us"),
+    ("shut out the sun in the living room", "en-us"),
+    ("the garden plants need water", "en-gb"),
+]
+
+
+def _pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def _summary(values: list[float]) -> dict[str, Any]:
+    if not values:
+        return {"n": 0}
+    return {
+        "n": len(values),
+        "median_ms": round(statistics.median(values), 1),
+        "p95_ms": round(_pct(values, 0.95), 1),
+        "min_ms": round(min(values), 1),
+        "max_ms": round(max(values), 1),
+    }
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _mosquitto(tmp: Path) -> tuple[subprocess.Popen[bytes], int]:
+    port = _free_port()
+    conf = tmp / "mosquitto.conf"
+    conf.write_text(f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n")
+    binary = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
+    proc = subprocess.Popen([binary, "-c", str(conf)], stderr=subprocess.DEVNULL)
+    for _ in range(200):
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return proc, port
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError("mosquitto did not start")
+
+
+def _settings(port: int, prefix: str, engine: str, llm: str) -> Settings:
+    home = load_example_home()
+    settings = parse(
+        {
+            "mqtt": {"host": "127.0.0.1", "port": port},
+            "discovery": {"prefix": prefix},
+            "stt": {"engine": engine},
+            "understanding": {"llm": llm},
+        },
+        "bench",
+    )
+    overrides = {k: EntityOverride(**v) for k, v in home.overrides().items()}
+    return settings.model_copy(update={"entities": overrides})
+
+
+async def _path_latencies(
+    files: FileListener, fleet: Fleet, wavs: list[Path]
+) -> tuple[list[float], list[float], list[dict[str, Any]]]:
+    """(end of speech -> command received by the fleet, STT RTF, per-file details)."""
+    latencies: list[float] = []
+    rtfs: list[float] = []
+    details: list[dict[str, Any]] = []
+    for wav in wavs:
+        seen = len(fleet.received)
+
+        async def arrival(count: int = seen + 1) -> float:
+            await fleet.wait_for_commands(count)
+            return time.monotonic()
+
+        watcher = asyncio.create_task(arrival())
+        outcome = await files.process(wav)
+        result = outcome.result
+        row: dict[str, Any] = {"file": wav.name, "transcript": result.transcript if result else ""}
+        acted = result is not None and result.understood is not None and result.understood.actions
+        try:
+            async with asyncio.timeout(5 if acted else 0.01):
+                arrived = await watcher
+        except TimeoutError:
+            row["ok"] = False
+            details.append(row)
+            continue
+        assert result is not None
+        assert result.end_of_speech is not None
+        assert result.understood is not None
+        with contextlib.suppress(TimeoutError):
+            # Let every command of this turn land before the next file starts.
+            async with asyncio.timeout(5):
+                await fleet.wait_for_commands(seen + len(result.understood.actions))
+        latency = (arrived - result.end_of_speech) * 1000.0
+        latencies.append(latency)
+        audio_ms = result.timings_ms.get("audio", 0.0)
+        if audio_ms:
+            rtfs.append(result.timings_ms["stt"] / audio_ms)
+        row.update(
+            ok=True,
+            handled_by=result.understood.handled_by if result.understood else None,
+            latency_ms=round(latency, 1),
+            timings_ms={k: round(v, 1) for k, v in result.timings_ms.items()},
+        )
+        details.append(row)
+    return latencies, rtfs, details
+
+
+async def measure(engine: str, utterances: int, llm: str) -> dict[str, Any]:
+    """Template and fallback paths for one STT engine."""
+    out: dict[str, Any] = {"engine": engine}
+    with tempfile.TemporaryDirectory(prefix="bench-e2e-") as tmp_name:
+        tmp = Path(tmp_name)
+        broker, port = _mosquitto(tmp)
+        try:
+            prefix = f"bench-{uuid.uuid4().hex[:6]}"
+            settings = _settings(port, prefix, engine, llm)
+            template_wavs = [
+                spoken(tmp / f"t{i:02d}.wav", *TEMPLATE_COMMANDS[i % len(TEMPLATE_COMMANDS)][:1],
+                       voice=TEMPLATE_COMMANDS[i % len(TEMPLATE_COMMANDS)][1])
+                for i in range(utterances)
+            ]  # fmt: skip
+            fallback_wavs = [
+                spoken(tmp / f"f{i:02d}.wav", text, voice=voice)
+                for i, (text, voice) in enumerate(FALLBACK_COMMANDS)
+            ]
+            async with Fleet(load_example_home(), settings.mqtt, prefix) as fleet:
+                options = RuntimeOptions(wake=True, speak=False, interface=False)
+                started = time.monotonic()
+                async with Runtime(settings, options, status=lambda _: None) as runtime:
+                    out["load_seconds"] = round(time.monotonic() - started, 2)
+                    out["stt_model"] = getattr(runtime.turns.stt, "model_name", "?")  # type: ignore[union-attr]
+                    out["llm_loaded"] = runtime.llm_loaded
+                    assert runtime.listener is not None
+                    assert runtime.turns is not None
+                    files = FileListener(runtime.listener, runtime.turns)
+                    lat, rtf, details = await _path_latencies(files, fleet, template_wavs)
+                    out["template"] = _summary(lat)
+                    out["template"]["failed"] = sum(1 for d in details if not d["ok"])
+                    out["stt_rtf_median"] = round(statistics.median(rtf), 3) if rtf else None
+                    if runtime.llm_loaded:
+                        lat, _, details = await _path_latencies(files, fleet, fallback_wavs)
+                        out["fallback"] = _summary(lat)
+                        out["fallback"]["failed"] = sum(1 for d in details if not d["ok"])
+                        out["fallback"]["details"] = details
+                    else:
+                        out["fallback"] = {"n": 0, "note": "the LLM fallback could not be loaded"}
+                    out["peak_rss_mb"] = round(
+                        resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1
+                    )
+        finally:
+            broker.terminate()
+            broker.wait(timeout=10)
+    return out
+
+
+def idle_and_startup(seconds: float = 20.0) -> dict[str, Any]:
+    """`assistant run --input -` on real-time silence: start-up time and idle CPU."""
+    with tempfile.TemporaryDirectory(prefix="bench-idle-") as tmp_name:
+        tmp = Path(tmp_name)
+        broker, port = _mosquitto(tmp)
+        config = tmp / "config.toml"
+        config.write_text(f'[mqtt]\nhost = "127.0.0.1"\nport = {port}\n')
+        env = {k: v for k, v in os.environ.items() if not k.startswith("ASSISTANT_")}
+        started = time.monotonic()
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "assistant.cli", "run", "--config", str(config), "--input", "-"],
+            stdin=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            env=env,
+        )
+        try:
+            assert proc.stderr is not None
+            assert proc.stdin is not None
+            while True:
+                line = proc.stderr.readline().decode()
+                if not line:
+                    raise RuntimeError("assistant run exited before it was ready")
+                if line.startswith("listening"):
+                    break
+            ready = time.monotonic() - started
+            os.set_blocking(proc.stderr.fileno(), False)
+            block = np.random.default_rng(1).normal(0, 30, 480).astype(np.int16).tobytes()
+            ticks = os.sysconf("SC_CLK_TCK")
+
+            def cpu() -> float:
+                fields = Path(f"/proc/{proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+                return (int(fields[11]) + int(fields[12])) / ticks
+
+            cpu0, t0 = cpu(), time.monotonic()
+            next_at = t0
+            while time.monotonic() - t0 < seconds:
+                proc.stdin.write(block)
+                proc.stdin.flush()
+                next_at += 0.03
+                time.sleep(max(0.0, next_at - time.monotonic()))
+            share = (cpu() - cpu0) / (time.monotonic() - t0)
+            rss = 0
+            for line in Path(f"/proc/{proc.pid}/status").read_text().splitlines():
+                if line.startswith("VmHWM:"):
+                    rss = int(line.split()[1])
+        finally:
+            proc.terminate()
+            proc.wait(timeout=20)
+            broker.terminate()
+            broker.wait(timeout=10)
+    return {
+        "startup_seconds": round(ready, 2),
+        "idle_cpu_share_of_one_core": round(share, 4),
+        "idle_seconds": seconds,
+        "run_peak_rss_mb": round(rss / 1024, 1),
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("output", type=Path)
+    parser.add_argument("--part", choices=["paths", "idle"], default="paths")
+    parser.add_argument("--engine", default="whisper")
+    parser.add_argument("--utterances", type=int, default=24)
+    parser.add_argument("--llm", default="fallback")
+    args = parser.parse_args()
+    if args.part == "idle":
+        result = idle_and_startup()
+    else:
+        result = asyncio.run(measure(args.engine, args.utterances, args.llm))
+    args.output.write_text(json.dumps(result, indent=1, ensure_ascii=False) + "\n")
+    print(json.dumps(result, ensure_ascii=False))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

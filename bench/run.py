@@ -1,0 +1,223 @@
+"""The one benchmark entry point: every bench script plus the end-to-end numbers.
+
+    .venv/bin/python bench/run.py [--name NAME] [--only e2e] [--utterances N]
+
+Runs, each in its own process (so memory and CPU are each one's own):
+
+- bench/stt.py, bench/vad.py, bench/wake.py, bench/llm.py (component numbers);
+- bench/e2e.py for each STT engine with an English model: end of speech ->
+  command received by the simulated fleet (median, p95) on the template path
+  and the LLM fallback path, STT real-time factor, peak RSS with everything
+  loaded;
+- bench/e2e.py --part idle: `assistant run` start-up time and CPU while only
+  the wake word listens.
+
+Prints a table and writes bench/results/<NAME>.json with the machine's
+description.  No pass/fail: the targets are printed next to the numbers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCH = ROOT / "bench"
+PYTHON = sys.executable
+
+TARGETS = {
+    "whisper template p50": "<= 1000 ms",
+    "vosk template p50": "<= 300 ms",
+    "fallback p50": "<= 2000 ms",
+    "idle listening": "<= 10% of one core",
+    "peak RSS (whisper base + GGUF)": "<= 900 MB",
+}
+
+
+def machine() -> dict[str, Any]:
+    """What the numbers were measured on."""
+    cpu = "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith(("model name", "Model")):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    mem_mb = 0
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                mem_mb = int(line.split()[1]) // 1024
+    except OSError:
+        pass
+    return {
+        "cpu": cpu,
+        "cores_available": len(os.sched_getaffinity(0)),
+        "memory_mb": mem_mb,
+        "os": platform.platform(),
+        "python": platform.python_version(),
+        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+    }
+
+
+def _run(argv: list[str], limit: float) -> tuple[int, str, float]:
+    started = time.monotonic()
+    try:
+        proc = subprocess.run(
+            [PYTHON, *argv],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=limit,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        return -1, f"timed out after {limit:.0f} s", time.monotonic() - started
+    output = proc.stdout + ("\n" + proc.stderr[-1500:] if proc.returncode else "")
+    return proc.returncode, output, time.monotonic() - started
+
+
+def component(name: str, argv: list[str], json_out: Path | None, limit: float) -> dict[str, Any]:
+    """One bench script: its exit status, its printed table, its JSON if any."""
+    print(f"== {name} ...", flush=True)
+    code, output, took = _run(argv, limit)
+    result: dict[str, Any] = {"exit": code, "seconds": round(took, 1), "output": output[-4000:]}
+    if json_out is not None and json_out.exists():
+        result["results"] = json.loads(json_out.read_text())
+    print(output.rstrip()[-2500:], flush=True)
+    return result
+
+
+def english_vosk_model() -> bool:
+    """True when an English Vosk model is installed (none ships on PyPI)."""
+    code, output, _ = _run(
+        [
+            "-c",
+            "from assistant.config import Settings; from assistant.stt.factory import "
+            "resolve_model; print(resolve_model(Settings(), 'vosk', None)[1])",
+        ],
+        60,
+    )
+    return code == 0 and "-en" in output
+
+
+def e2e(engine: str, utterances: int, tmp: Path) -> dict[str, Any]:
+    """End-to-end paths for one engine."""
+    out = tmp / f"e2e-{engine}.json"
+    print(f"== end to end, {engine} ...", flush=True)
+    code, output, _ = _run(
+        [str(BENCH / "e2e.py"), str(out), "--engine", engine, "--utterances", str(utterances)],
+        1800,
+    )
+    if code != 0 or not out.exists():
+        return {"exit": code, "error": output[-2000:]}
+    result: dict[str, Any] = json.loads(out.read_text())
+    return result
+
+
+def _ms(summary: dict[str, Any] | None, key: str) -> str:
+    if not summary or not summary.get("n"):
+        return "-"
+    return f"{summary[key]:.0f} ms"
+
+
+def table(results: dict[str, Any]) -> str:
+    """The summary table."""
+    rows = [("measurement", "value", "target")]
+    for engine, r in results["e2e"].items():
+        if "template" not in r:
+            rows.append((f"{engine}: end to end", r.get("note") or "failed (see JSON)", ""))
+            continue
+        t, f = r["template"], r.get("fallback", {})
+        target = TARGETS[f"{engine} template p50"] if engine in ("whisper", "vosk") else ""
+        rows += [
+            (f"{engine} template: EOS -> fleet p50", _ms(t, "median_ms"), target),
+            (f"{engine} template: EOS -> fleet p95", _ms(t, "p95_ms"), ""),
+            (f"{engine} template: utterances ok", f"{t['n']} of {t['n'] + t['failed']}", ""),
+            (f"{engine} fallback: EOS -> fleet p50", _ms(f, "median_ms") if f.get("n") else
+             f.get("note", "-"), TARGETS["fallback p50"]),
+            (f"{engine} fallback: EOS -> fleet p95", _ms(f, "p95_ms"), ""),
+            (f"{engine} STT real-time factor (median)", f"{r.get('stt_rtf_median')}", ""),
+            (f"{engine} peak RSS, all loaded (LLM {'on' if r.get('llm_loaded') else 'off'})",
+             f"{r['peak_rss_mb']:.0f} MB", TARGETS["peak RSS (whisper base + GGUF)"]),
+        ]  # fmt: skip
+    idle = results.get("idle", {})
+    if "idle_cpu_share_of_one_core" in idle:
+        rows += [
+            (
+                "idle listening CPU (assistant run)",
+                f"{idle['idle_cpu_share_of_one_core']:.1%} of one core",
+                TARGETS["idle listening"],
+            ),
+            ("start-up to listening (assistant run)", f"{idle['startup_seconds']:.1f} s", ""),
+            ("assistant run peak RSS", f"{idle['run_peak_rss_mb']:.0f} MB", ""),
+        ]
+    for name, comp in results.get("components", {}).items():
+        rows.append((f"bench/{name}.py", "ok" if comp["exit"] == 0 else f"exit {comp['exit']}", ""))
+    widths = [max(len(str(row[i])) for row in rows) for i in range(3)]
+    return "\n".join(
+        "  ".join(str(cell).ljust(w) for cell, w in zip(row, widths, strict=True)) for row in rows
+    )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--name", default=platform.node() or "machine", help="results file name")
+    parser.add_argument("--only", choices=["e2e", "components"], help="run one half only")
+    parser.add_argument("--utterances", type=int, default=24, help="template-path utterances")
+    args = parser.parse_args()
+    results: dict[str, Any] = {"machine": machine(), "targets": TARGETS}
+    with tempfile.TemporaryDirectory(prefix="bench-run-") as tmp_name:
+        tmp = Path(tmp_name)
+        if args.only != "e2e":
+            results["components"] = {
+                "stt": component(
+                    "stt", [str(BENCH / "stt.py"), str(tmp / "stt.json")], tmp / "stt.json", 1800
+                ),
+                "vad": component("vad", [str(BENCH / "vad.py")], None, 900),
+                "wake": component("wake", [str(BENCH / "wake.py")], None, 900),
+                "llm": component(
+                    "llm", [str(BENCH / "llm.py"), str(tmp / "llm.json")], tmp / "llm.json", 3600
+                ),
+            }
+        if args.only != "components":
+            results["e2e"] = {"whisper": e2e("whisper", args.utterances, tmp)}
+            if english_vosk_model():
+                results["e2e"]["vosk"] = e2e("vosk", args.utterances, tmp)
+            else:
+                results["e2e"]["vosk"] = {
+                    "note": "not measured: no English Vosk model installed "
+                    "(assistant models download vosk-model-small-en-us-0.15)"
+                }
+            print("== idle listening and start-up ...", flush=True)
+            code, output, _ = _run(
+                [str(BENCH / "e2e.py"), str(tmp / "idle.json"), "--part", "idle"], 300
+            )
+            results["idle"] = (
+                json.loads((tmp / "idle.json").read_text())
+                if code == 0
+                else {"exit": code, "error": output[-2000:]}
+            )
+    if "e2e" not in results:
+        results["e2e"] = {}
+    print()
+    print(table(results))
+    out_dir = BENCH / "results"
+    out_dir.mkdir(exist_ok=True)
+    out = out_dir / f"{args.name}.json"
+    out.write_text(json.dumps(results, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    print(f"\nresults written to {out.relative_to(ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
