@@ -199,6 +199,7 @@ def test_the_conformance_fixtures_become_a_home() -> None:
     }
     assert home.entity("light.kitchen_ceiling").area == "Kitchen"
     assert home.floor_of("Kitchen") == "First Floor"
+    assert home.floors()["Office"] == "Basement"
     assert home.entity("binary_sensor.pet_door").state == "off"  # the 'out' form
     assert home.entity("binary_sensor.pet_door").device_class == "door"
     assert home.entity("sensor.outside_temperature").unit == "°F"

@@ -405,4 +405,4 @@ def describe(spec: EntitySpec, current: EntityState) -> str:
     for key in ("temperature", "fan_speed", "preset_mode"):
         if key in attrs:
             parts.append(f"{key.replace('_', ' ')} {attrs[key]}")
-    return f"{spec.name.lower()}: {', '.join(parts)}"
+    return f"{spec.friendly_name.lower()}: {', '.join(parts)}"

@@ -313,7 +313,7 @@ def _climate(home: Home, spec: EntitySpec, base: str, config: dict[str, Any], co
 def _vacuum(home: Home, spec: EntitySpec, base: str, config: dict[str, Any], command: Any) -> None:
     command("command_topic", "set")
     config["state_topic"] = f"{base}/state"
-    features = ["start", "stop", "pause", "return_home", "status", "locate", "clean_spot"]
+    features = ["start", "stop", "pause", "return_home", "locate", "clean_spot"]
     if "fan_speed" in spec.features:
         features.append("fan_speed")
         command("set_fan_speed_topic", "fan_speed/set")

@@ -235,7 +235,7 @@ class Fleet:
             new = apply_command(spec, self.states[entity_id], role, payload)
         except BadCommand as exc:
             self.warnings += 1
-            log.warning("%s: ignored command on %s: %s", spec.name.lower(), topic, exc)
+            log.warning("%s: ignored command on %s: %s", spec.friendly_name.lower(), topic, exc)
             await self._notify()
             return
         await self._change(client, entity_id, new)

@@ -135,6 +135,11 @@ class EntitySpec(_Model):
         return self.id.split(".", 1)[1] if "." in self.id else self.id
 
     @property
+    def friendly_name(self) -> str:
+        """The name HA derives: the device's, followed by the entity's when it has a device."""
+        return f"{self.device} {self.name}" if self.device else self.name
+
+    @property
     def entity_id(self) -> str:
         """`<kind>.<object_id>`, as HA's `default_entity_id`."""
         return f"{self.kind}.{self.object_id}"
@@ -192,6 +197,10 @@ class Home(_Model):
             if spec.name == area:
                 return spec.floor
         return None
+
+    def floors(self) -> dict[str, str]:
+        """Area name -> floor name (discovery cannot carry floors: set them on the registry)."""
+        return {a.name: a.floor for a in self.areas if a.floor}
 
     def overrides(self) -> dict[str, dict[str, Any]]:
         """Aliases as `[entities."<id>"]` config tables (discovery cannot carry them)."""
