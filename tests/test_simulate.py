@@ -526,3 +526,23 @@ def test_the_example_homes_aliases_print_as_config_tables(
     settings = parse(tomllib.loads(capsys.readouterr().out))
     assert settings.entities["light.kitchen_ceiling"].aliases == ("big light",)
     assert settings.entities["vacuum.robot_vacuum"].aliases == ("roomba",)
+
+
+async def test_the_assistant_learns_the_whole_fixtures_home_from_the_fleet(broker: Broker) -> None:
+    from assistant.config import Settings, Zigbee2MqttConfig
+    from assistant.devices.registry import Registry
+    from assistant.devices.service import DeviceService
+
+    home = load_ha_fixtures(FIXTURES).home
+    settings = Settings(mqtt=mqtt_config(broker), zigbee2mqtt=Zigbee2MqttConfig(enabled=False))
+    registry = Registry()
+    complete = asyncio.Event()
+    registry.add_listener(lambda: complete.set() if len(registry) == len(home.entities) else None)
+    async with Fleet(home, mqtt_config(broker), PREFIX), DeviceService(settings, registry):
+        async with asyncio.timeout(10):
+            await complete.wait()
+        for spec in home.entities:
+            entity = registry.get(spec.entity_id)
+            assert entity is not None, spec.entity_id
+            assert (entity.name, entity.area) == (spec.name, spec.area)
+            assert entity.device_class == spec.device_class
