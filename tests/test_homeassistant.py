@@ -343,3 +343,9 @@ async def test_watch_follows_changes_made_in_home_assistant(
             await task
         await backend.close()
     assert not [r for r in caplog.records if r.levelname == "WARNING"]
+
+
+async def test_a_url_that_is_not_http_is_a_clear_message() -> None:
+    backend = HomeAssistantBackend(settings("homeassistant.local:8123/api"), Registry())
+    with pytest.raises(UserError, match=r"\[homeassistant\] url 'homeassistant.local:8123/api'"):
+        await backend.connect()

@@ -6,7 +6,7 @@ import asyncio
 import json
 import logging
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -546,3 +546,38 @@ async def test_the_assistant_learns_the_whole_fixtures_home_from_the_fleet(broke
             assert entity is not None, spec.entity_id
             assert (entity.name, entity.area) == (spec.name, spec.area)
             assert entity.device_class == spec.device_class
+
+
+async def test_removal_and_availability_reach_the_assistant(broker: Broker) -> None:
+    from assistant.config import Settings, Zigbee2MqttConfig
+    from assistant.devices.registry import Registry
+    from assistant.devices.service import DeviceService
+
+    home = parse_home(
+        {
+            "topic_root": "t3",
+            "entities": [{"kind": "switch", "name": "Plug"}, {"kind": "light", "name": "Lamp"}],
+        }
+    )
+    settings = Settings(mqtt=mqtt_config(broker), zigbee2mqtt=Zigbee2MqttConfig(enabled=False))
+    registry = Registry()
+    changed = asyncio.Event()
+    registry.add_listener(changed.set)
+    registry.add_state_listener(lambda e, s: changed.set())
+
+    async def until(check: Callable[[], bool]) -> None:
+        async with asyncio.timeout(10):
+            while not check():
+                changed.clear()
+                await changed.wait()
+
+    async with Fleet(home, mqtt_config(broker), PREFIX) as fleet, DeviceService(settings, registry):
+        await until(lambda: len(registry) == 2 and registry.state("switch.plug").state == "off")
+        assert registry.state("switch.plug").available
+        await fleet.set_online(False)
+        await until(lambda: not registry.state("switch.plug").available)
+        await fleet.set_online(True)
+        await until(lambda: registry.state("switch.plug").available)
+        await fleet.remove("light.lamp")
+        await until(lambda: "light.lamp" not in registry)
+        assert "switch.plug" in registry

@@ -262,6 +262,26 @@ class Fleet:
             self._changed.notify_all()
 
     # --- API for tests and demos ------------------------------------------
+    async def set_online(self, online: bool) -> None:
+        """Publish the fleet's availability (every entity follows it), as a bridge would."""
+        client = self._need_client()
+        payload = "online" if online else "offline"
+        await client.publish(availability_topic(self.home), payload, qos=1, retain=True)
+
+    async def remove(self, entity_id: str) -> None:
+        """Remove one entity as HA documents: an empty retained config; stop serving it."""
+        client = self._need_client()
+        announcement = self.announcements.pop(entity_id)
+        for topic in announcement.commands:
+            self._routes.pop(topic, None)
+            await client.unsubscribe(topic)
+        await client.publish(announcement.topic, b"", qos=1, retain=True)
+
+    def _need_client(self) -> aiomqtt.Client:
+        if self._client is None:
+            raise UserError("the simulated fleet is not connected to the broker")
+        return self._client
+
     async def set_state(self, entity_id: str, state: str | None = None, **attributes: Any) -> None:
         """Change a device from its side (a door opens, the temperature rises) and publish."""
         new = _merged(self.states[entity_id], {"state": state, **attributes})

@@ -213,12 +213,17 @@ class HomeAssistantBackend:
     async def connect(self) -> None:
         """Open the session and check the API answers (UserError if not)."""
         assert self.config.token is not None  # checked in __init__
-        client = AsyncClient(
-            self.config.url,
-            self.config.token,
-            verify_ssl=self.config.verify_ssl,
-            global_request_kwargs={"timeout": REQUEST_TIMEOUT},
-        )
+        try:
+            client = AsyncClient(
+                self.config.url,
+                self.config.token,
+                verify_ssl=self.config.verify_ssl,
+                global_request_kwargs={"timeout": REQUEST_TIMEOUT},
+            )
+        except ValueError:
+            raise UserError(
+                f"[homeassistant] url {self.config.url!r}: use http://host:8123/api or https://..."
+            ) from None
         try:
             await self._call("connect", client.__aenter__())
         except UserError:
