@@ -127,8 +127,8 @@ def _on_off(value: str, on: Any, off: Any) -> str | None:
 def _role(d: Discovered, role: str, value: str) -> StateUpdate:
     c = d.config
     comp = d.component
-    if value in ("", "None") and role != "state_topic":
-        return StateUpdate()
+    if value == "" or (value == "None" and role != "state_topic"):
+        return StateUpdate()  # the message does not speak about this role
     if role == "state_topic":
         if comp in ("switch", "light", "fan"):
             on = c.get("state_on", c.get("payload_on"))

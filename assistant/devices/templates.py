@@ -14,7 +14,7 @@ import logging
 from functools import lru_cache
 from typing import Any
 
-from jinja2 import StrictUndefined, TemplateError, Undefined
+from jinja2 import TemplateError, Undefined
 from jinja2.sandbox import SandboxedEnvironment
 
 log = logging.getLogger(__name__)
@@ -59,8 +59,7 @@ def _round(value: Any, precision: int = 0, method: str = "common", default: Any 
 
 def _is_defined(value: Any) -> Any:
     if isinstance(value, Undefined):
-        # StrictUndefined raises on use; HA's is_defined makes the template fail.
-        str(value)
+        raise TemplateFailed("is_defined: the value is not defined")
     return value
 
 
@@ -73,7 +72,10 @@ def _to_json(value: Any) -> str:
 
 
 def _environment() -> SandboxedEnvironment:
-    env = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False)
+    # Lenient like Home Assistant: a missing key renders "" (Zigbee2MQTT
+    # state messages often carry only some properties), while attribute
+    # access on something undefined (value_json of a non-JSON payload) fails.
+    env = SandboxedEnvironment(undefined=Undefined, autoescape=False)
     env.filters.update(
         {
             "int": _to_int,

@@ -1,0 +1,72 @@
+"""`assistant devices` against a real broker holding retained discovery configs."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+from tests.conftest import Broker, free_port
+from tests.test_discovery_live import client, publish
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "assistant.cli", *args],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+
+
+async def test_devices_json_lists_retained_entities(module_broker: Broker, tmp_path: Path) -> None:
+    ns = f"c{uuid.uuid4().hex[:10]}"
+    async with asyncio.timeout(30), client(module_broker) as c:
+        await publish(c, f"{ns}/light/k/config", {
+            "name": None, "~": f"{ns}/k", "cmd_t": "~/set", "stat_t": "~/state",
+            "dev": {"ids": ["k"], "name": "Kitchen Ceiling", "sa": "Kitchen"},
+        })  # fmt: skip
+        await publish(c, f"{ns}/k/state", "ON")
+        await publish(c, f"{ns}/lock/front/config", {"name": "Front Door", "cmd_t": f"{ns}/f"})
+    config = tmp_path / "config.toml"
+    config.write_text(
+        f'[mqtt]\nhost = "{module_broker.host}"\nport = {module_broker.port}\n'
+        f'[discovery]\nprefix = "{ns}"\nsettle_seconds = 0.3\n'
+        f"[zigbee2mqtt]\nenabled = false\n"
+        f'[[devices]]\nname = "Fountain"\nkind = "switch"\ncommand_topic = "{ns}/fountain"\n'
+        f'[entities."light.kitchen_ceiling"]\naliases = ["big light"]\n',
+        encoding="utf-8",
+    )
+    result = await asyncio.to_thread(run_cli, "devices", "--json", "--config", str(config))
+    assert result.returncode == 0, result.stderr
+    items = json.loads(result.stdout)
+    assert [i["entity_id"] for i in items] == [
+        "light.kitchen_ceiling", "lock.front_door", "switch.fountain"]  # fmt: skip
+    light = items[0]
+    assert {k: light[k] for k in ("entity_id", "name", "aliases", "area", "kind", "state",
+                                  "source")} == {
+        "entity_id": "light.kitchen_ceiling", "name": "Kitchen Ceiling",
+        "aliases": ["big light"], "area": "Kitchen", "kind": "light", "state": "on",
+        "source": "discovery",
+    }  # fmt: skip
+    assert items[2]["source"] == "config"
+
+    table = await asyncio.to_thread(run_cli, "devices", "--config", str(config))
+    assert table.returncode == 0
+    assert "Kitchen Ceiling (big light)" in table.stdout
+    async with asyncio.timeout(30), client(module_broker) as c:
+        for topic in (f"{ns}/light/k/config", f"{ns}/k/state", f"{ns}/lock/front/config"):
+            await publish(c, topic, "")
+
+
+def test_unreachable_broker_is_one_line_and_nonzero(tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text(f'[mqtt]\nhost = "127.0.0.1"\nport = {free_port()}\n', encoding="utf-8")
+    result = run_cli("devices", "--json", "--config", str(config))
+    assert result.returncode == 2
+    assert result.stdout == ""
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("assistant: cannot connect to the MQTT broker at 127.0.0.1:")
+    assert "Traceback" not in result.stderr
