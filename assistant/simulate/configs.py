@@ -330,11 +330,22 @@ def _sensor(home: Home, spec: EntitySpec, base: str, config: dict[str, Any], com
     if spec.kind == "sensor":
         if spec.unit:
             config["unit_of_measurement"] = spec.unit
-        if spec.device_class not in (None, "date", "timestamp", "enum"):
+        # HA rejects `measurement` for totals (energy, gas, water, monetary...).
+        if spec.device_class in _MEASUREMENT_CLASSES:
             config["state_class"] = "measurement"
     else:
         config["payload_on"] = "ON"
         config["payload_off"] = "OFF"
+
+
+_MEASUREMENT_CLASSES = frozenset(
+    {
+        None, "temperature", "humidity", "illuminance", "pressure", "atmospheric_pressure",
+        "power", "voltage", "current", "carbon_dioxide", "carbon_monoxide", "pm1", "pm25",
+        "pm10", "battery", "signal_strength", "moisture", "aqi", "frequency", "speed",
+        "wind_speed", "sound_pressure",
+    }
+)  # fmt: skip
 
 
 def _button(home: Home, spec: EntitySpec, base: str, config: dict[str, Any], command: Any) -> None:
