@@ -101,7 +101,9 @@ async def start_timer(ctx: IntentContext) -> str | None:
     return None
 
 
-@intent_handler("HassCancelTimer", schema=IntentSchema("HassCancelTimer", "Cancel a timer", _WHICH))
+@intent_handler(
+    "HassCancelTimer", schema=IntentSchema("HassCancelTimer", "Cancel a timer", (_NAME,))
+)
 async def cancel_timer(ctx: IntentContext) -> str | None:
     """Cancel one timer."""
     _manager(ctx).cancel(_one(ctx))
@@ -111,6 +113,7 @@ async def cancel_timer(ctx: IntentContext) -> str | None:
 @intent_handler(
     "HassCancelAllTimers",
     schema=IntentSchema("HassCancelAllTimers", "Cancel every timer", slots=(AREA,)),
+    llm=False,
 )
 async def cancel_all(ctx: IntentContext) -> str | None:
     """Cancel every timer (in an area, if one was named)."""
@@ -123,7 +126,11 @@ async def cancel_all(ctx: IntentContext) -> str | None:
     return None
 
 
-@intent_handler("HassPauseTimer", schema=IntentSchema("HassPauseTimer", "Pause a timer", _WHICH))
+@intent_handler(
+    "HassPauseTimer",
+    schema=IntentSchema("HassPauseTimer", "Pause a timer", _WHICH),
+    llm=False,
+)
 async def pause_timer(ctx: IntentContext) -> str | None:
     """Pause one timer."""
     _manager(ctx).pause(_one(ctx))
@@ -131,7 +138,9 @@ async def pause_timer(ctx: IntentContext) -> str | None:
 
 
 @intent_handler(
-    "HassUnpauseTimer", schema=IntentSchema("HassUnpauseTimer", "Resume a paused timer", _WHICH)
+    "HassUnpauseTimer",
+    schema=IntentSchema("HassUnpauseTimer", "Resume a paused timer", _WHICH),
+    llm=False,
 )
 async def unpause_timer(ctx: IntentContext) -> str | None:
     """Resume one timer."""
@@ -140,7 +149,9 @@ async def unpause_timer(ctx: IntentContext) -> str | None:
 
 
 @intent_handler(
-    "HassTimerStatus", schema=IntentSchema("HassTimerStatus", "How much time is left", _WHICH)
+    "HassTimerStatus",
+    schema=IntentSchema("HassTimerStatus", "How much time is left", _WHICH),
+    llm=False,
 )
 async def timer_status(ctx: IntentContext) -> str | None:
     """Report the matching timers (all when none is named)."""
@@ -162,6 +173,7 @@ async def _change(ctx: IntentContext, sign: int) -> str | None:
 @intent_handler(
     "HassIncreaseTimer",
     schema=IntentSchema("HassIncreaseTimer", "Add time to a timer", (_H, _M, _S, *_WHICH)),
+    llm=False,
 )
 async def increase_timer(ctx: IntentContext) -> str | None:
     """Add time to one timer."""
@@ -171,6 +183,7 @@ async def increase_timer(ctx: IntentContext) -> str | None:
 @intent_handler(
     "HassDecreaseTimer",
     schema=IntentSchema("HassDecreaseTimer", "Remove time from a timer", (_H, _M, _S, *_WHICH)),
+    llm=False,
 )
 async def decrease_timer(ctx: IntentContext) -> str | None:
     """Remove time from one timer."""

@@ -185,6 +185,13 @@ class Understanding:
         """The live names."""
         return vocabulary(self.registry)
 
+    async def warm_up(self) -> None:
+        """Have the LLM evaluate its prompt prefix now, not on the first utterance."""
+        warm = getattr(self.fallback, "warm", None)
+        if warm is not None and self.llm_mode != "off":
+            schemas = self.handlers.schemas(llm_only=True)
+            await asyncio.to_thread(warm, schemas, self.vocabulary())
+
     def phrases(self, max_phrases: int = 20000) -> list[str]:
         """What the home understands, as phrases for closed-vocabulary STT (cached)."""
         if self._phrases is None:
@@ -306,7 +313,7 @@ class Understanding:
         if self.fallback is None:
             return []
         t0 = time.perf_counter()
-        schemas = self.schemas()
+        schemas = self.handlers.schemas(llm_only=True)
         words = self.vocabulary()
         try:
             calls = await asyncio.to_thread(self.fallback.parse, text, schemas, words)

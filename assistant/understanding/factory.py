@@ -27,16 +27,23 @@ class LlmAdapter:
     def __init__(self, fallback: Any) -> None:
         self.inner = fallback
 
+    @staticmethod
+    def _words(vocabulary: Vocabulary) -> Any:
+        from assistant.understanding.grammar import Vocabulary as GrammarVocabulary
+
+        return GrammarVocabulary(
+            names=tuple(vocabulary.names), areas=vocabulary.areas, floors=vocabulary.floors
+        )
+
+    def warm(self, schemas: Sequence[IntentSchema], vocabulary: Vocabulary) -> None:
+        """Evaluate the static prompt prefix now (blocking; seconds on a small CPU)."""
+        self.inner.warm(schemas, self._words(vocabulary))
+
     def parse(
         self, text: str, schemas: Sequence[IntentSchema], vocabulary: Vocabulary
     ) -> list[IntentCall] | None:
         """Calls from the model; None when its output was unusable or it ran out of time."""
-        from assistant.understanding.grammar import Vocabulary as GrammarVocabulary
-
-        words = GrammarVocabulary(
-            names=tuple(vocabulary.names), areas=vocabulary.areas, floors=vocabulary.floors
-        )
-        result = self.inner.parse(text, schemas, words)
+        result = self.inner.parse(text, schemas, self._words(vocabulary))
         if result.error is not None:
             log.info("LLM gave no usable answer for %r: %s", text, result.error)
             return None

@@ -52,6 +52,7 @@ class HandlerSpec:
     schema: IntentSchema
     func: Handler
     module: str
+    llm: bool = True  # offered to the LLM fallback (its prompt and grammar)
 
 
 class HandlerRegistry:
@@ -79,9 +80,9 @@ class HandlerRegistry:
         """Every registration, by intent name."""
         return [self._handlers[n] for n in self.names()]
 
-    def schemas(self) -> list[IntentSchema]:
-        """Schemas for the LLM grammar and for validation."""
-        return [s.schema for s in self.specs()]
+    def schemas(self, llm_only: bool = False) -> list[IntentSchema]:
+        """Schemas for validation, or (llm_only) those offered to the LLM fallback."""
+        return [s.schema for s in self.specs() if s.llm or not llm_only]
 
     def add_listener(self, listener: Callable[[], None]) -> Callable[[], None]:
         """Call `listener()` when a handler is added; returns an unsubscribe."""
@@ -99,12 +100,15 @@ def intent_handler(
     schema: IntentSchema | None = None,
     description: str = "",
     sensitive: bool = False,
+    llm: bool = True,
     registry: HandlerRegistry | None = None,
 ) -> Callable[[Handler], Handler]:
     """Register `func` as the handler of intent `name`.
 
     `schema` describes its slots for the LLM grammar and validation; without
     one the intent takes no slots.  `sensitive` asks "Are you sure?" first.
+    `llm=False` keeps a rarely paraphrased intent out of the small model's
+    prompt (its context is short); templates still match it.
     """
 
     def decorate(func: Handler) -> Handler:
@@ -115,7 +119,7 @@ def intent_handler(
             spec_schema = IntentSchema(
                 spec_schema.name, spec_schema.description, spec_schema.slots, sensitive=True
             )
-        (registry or HANDLERS).register(HandlerSpec(spec_schema, func, func.__module__))
+        (registry or HANDLERS).register(HandlerSpec(spec_schema, func, func.__module__, llm))
         return func
 
     return decorate

@@ -91,10 +91,13 @@ def match_targets(registry: Registry, query: TargetQuery) -> list[Entity]:
         raise TargetError("no_floor", floor=query.floor)
     if query.name:
         named = [e for e in entities if _named(e, query.name)]
-        if query.domains:
-            named = [e for e in named if e.domain in query.domains] or named
         if not named:
             raise TargetError("no_entity", entity=query.name)
+        if query.domains:
+            # "set the front door fan speed": a name of the wrong kind does nothing.
+            named = [e for e in named if e.domain in query.domains]
+            if not named:
+                raise TargetError("feature_not_supported")
         if query.area:
             in_area = [e for e in named if _fold(e.area) == _fold(query.area)]
             if not in_area:
