@@ -152,13 +152,14 @@ class DeviceService:
             key = f"discovery:{parsed.key}"
             if raw is None:
                 self._remove(key)
+                self._reconcile_z2m()  # a z2m device may come back from bridge/devices
                 return
             d = self._parse(parsed.component, discovery_schema.expand(raw), key, parsed.object_id)
         except InvalidConfig as exc:
             log.warning("discovery %s: skipped: %s", message.topic, exc)
             return
         self._install(d)
-        if d.identifiers:
+        if self._z2m_all and any(i.startswith("zigbee2mqtt_") for i in d.identifiers):
             self._reconcile_z2m()
 
     def _parse(
@@ -214,6 +215,8 @@ class DeviceService:
         self._reconcile_z2m()
 
     def _reconcile_z2m(self) -> None:
+        if not self._z2m_all:
+            return
         covered: set[str] = set()
         for key, installed in self._installed.items():
             if key.startswith("discovery:"):
