@@ -58,7 +58,7 @@ def _make_broker(tmp_path: Path) -> Broker:
     conf = tmp_path / "mosquitto.conf"
     conf.write_text(
         f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n"
-        "max_packet_size 2000000\n",
+        "max_packet_size 2000000\nset_tcp_nodelay true\n",
         encoding="utf-8",
     )
     return Broker(port=port, conf=conf)
