@@ -25,8 +25,8 @@ from assistant.transports.mqtt import (
     MqttConnection,
     Published,
     backoff_delay,
-    topic_matches,
 )
+from assistant.transports.mqtt_topics import topic_matches
 from tests.conftest import Broker, free_port
 
 

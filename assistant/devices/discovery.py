@@ -20,7 +20,7 @@ from typing import Any
 from assistant.devices import templates
 from assistant.devices.discovery_schema import COMPONENTS, InvalidConfig
 from assistant.devices.model import Entity, Source
-from assistant.transports.mqtt import has_wildcard, topic_matches
+from assistant.transports.mqtt_topics import has_wildcard, topic_matches
 
 # Home Assistant's defaults, per component (and per light schema).
 _ON_OFF = {"payload_on": "ON", "payload_off": "OFF"}
@@ -261,7 +261,7 @@ def _light_features(schema: str, config: Mapping[str, Any]) -> set[str]:
     if config.get("brightness_command_topic") or config.get("on_command_type") == "brightness":
         features.add("brightness")
     if any(config.get(f"{m}_command_topic") for m in ("rgb", "hs", "xy", "rgbw", "rgbww")):
-        features.update({"color", "brightness"} if config.get("rgb_command_topic") else {"color"})
+        features.add("color")
     if config.get("color_temp_command_topic"):
         features.add("color_temp")
     return features

@@ -171,7 +171,8 @@ def _role(d: Discovered, role: str, value: str) -> StateUpdate:
         if number is None:
             return StateUpdate()
         low, high = int(c["speed_range_min"]), int(c["speed_range_max"])
-        pct = 0 if number <= 0 else round((number - low + 1) * 100 / (high - low + 1))
+        # HA's ranged_value_to_percentage: floor division over the range.
+        pct = 0 if number <= 0 else int((number - (low - 1)) * 100 // (high - low + 1))
         return StateUpdate(attributes={"percentage": max(0, min(100, pct))})
     if role == "preset_mode_state_topic":
         return StateUpdate(attributes={"preset_mode": value})
@@ -221,8 +222,9 @@ def _color_temp(value: str, kelvin: bool) -> StateUpdate:
     number = _number(value)
     if not number:
         return StateUpdate()
-    k = number if kelvin else 1_000_000 / number
-    return StateUpdate(attributes={"color_temp_kelvin": round(k), "color_temp": round(1e6 / k)})
+    # HA's color_temperature_mired_to_kelvin and back: floor(1e6 / x).
+    k = int(number) if kelvin else math.floor(1_000_000 / number)
+    return StateUpdate(attributes={"color_temp_kelvin": k, "color_temp": math.floor(1e6 / k)})
 
 
 def _valve(d: Discovered, value: str) -> StateUpdate:
