@@ -70,3 +70,23 @@ def test_unreachable_broker_is_one_line_and_nonzero(tmp_path: Path) -> None:
     assert len(lines) == 1, result.stderr
     assert lines[0].startswith("assistant: cannot connect to the MQTT broker at 127.0.0.1:")
     assert "Traceback" not in result.stderr
+
+
+def test_devices_json_from_the_home_assistant_backend(tmp_path: Path) -> None:
+    from tests.fake_homeassistant import running
+    from tests.test_homeassistant import TOKEN, world
+
+    with running(world()) as server:
+        config = tmp_path / "config.toml"
+        config.write_text(
+            f'[homeassistant]\nenabled = true\nurl = "{server.url}"\ntoken = "{TOKEN}"\n'
+            f'[entities."light.hallway"]\naliases = ["corridor"]\n',
+            encoding="utf-8",
+        )
+        result = run_cli("devices", "--json", "--config", str(config))
+    assert result.returncode == 0, result.stderr
+    items = {i["entity_id"]: i for i in json.loads(result.stdout)}
+    assert items["light.hallway"]["source"] == "home assistant"
+    assert items["light.hallway"]["aliases"] == ["corridor"]
+    assert items["light.hallway"]["state"] == "on"
+    assert items["switch.coffee_machine"]["kind"] == "switch"

@@ -24,8 +24,21 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
 
 
 async def collect(settings: Settings) -> Registry:
-    """Connect, wait for the retained configs to settle, return the filled registry."""
+    """Connect, wait for the retained configs to settle, return the filled registry.
+
+    With `[homeassistant] enabled` the entities come from the Home Assistant
+    server instead; with `[mqtt] enabled = false`, only `[[devices]]`.
+    """
     registry = Registry()
+    if settings.homeassistant.enabled:
+        # The Home Assistant backend is the alternative to MQTT: it alone is read.
+        from assistant.transports.homeassistant import HomeAssistantBackend
+
+        async with HomeAssistantBackend(
+            settings.homeassistant, registry, settings.entities
+        ) as backend:
+            await backend.refresh()
+        return registry
     if not settings.mqtt.enabled:
         for d in configured.parse_devices(settings.devices):
             registry.upsert(configured.apply_overrides(d, settings.entities).entity)
