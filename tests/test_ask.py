@@ -87,6 +87,7 @@ async def test_ask_stdin_json_lines_reach_the_fleet(broker: Broker, tmp_path: Pa
         "turn on the garden hose",
         "lock the front door",
         "turn off the bedroom lamp and the kitchen fan",
+        "turn on the kitchen light and the fan",
     ]
     async with asyncio.timeout(90), Fleet(home(), mqtt, prefix="askstdin") as fleet:
         code, out, err = await run_cli("ask", "--config", str(config), "-", stdin="\n".join(lines))
@@ -96,7 +97,7 @@ async def test_ask_stdin_json_lines_reach_the_fleet(broker: Broker, tmp_path: Pa
         for result in results:
             assert set(result) >= {"text", "intent", "slots", "actions", "reply", "handled_by"}
             assert set(result["timings_ms"]) == {"understanding", "llm", "dispatch", "total"}
-        on, off_area, fan, capital, hose, lock, compound = results
+        on, off_area, fan, capital, hose, lock, compound, same_room = results
         assert on["intent"] == "HassTurnOn"
         assert on["actions"] == [
             {"entity_id": "light.kitchen_light", "action": "turn_on", "params": {}}
@@ -116,11 +117,15 @@ async def test_ask_stdin_json_lines_reach_the_fleet(broker: Broker, tmp_path: Pa
             "light.bedroom_lamp",
             "fan.kitchen_fan",
         }
+        assert {a["entity_id"] for a in same_room["actions"]} == {
+            "light.kitchen_light",
+            "fan.kitchen_fan",
+        }
         # The devices obeyed, in the end state the sentences ask for.
-        await fleet.wait_for_state("light.kitchen_light", "off")
+        await fleet.wait_for_state("light.kitchen_light", "on")
         await fleet.wait_for_state("light.counter_light", "off")
         await fleet.wait_for_state("light.bedroom_lamp", "off")
-        await fleet.wait_for_state("fan.kitchen_fan", "off")
+        await fleet.wait_for_state("fan.kitchen_fan", "on")
         await fleet.wait_for_state("lock.front_door", "locked")
         commanded = {r.entity_id for r in fleet.received}
     assert commanded == {

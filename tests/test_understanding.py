@@ -38,6 +38,7 @@ def home() -> Registry:
             _entity("light.kitchen_counter", "Counter Light", "Kitchen"),
             _entity("light.bedroom_lamp", "Bedroom Lamp", "Bedroom", aliases=("night light",)),
             _entity("fan.ceiling", "Ceiling Fan", "Living Room"),
+            _entity("fan.extractor", "Extractor", "Kitchen"),
             _entity("lock.front_door", "Front Door", "Entrance"),
             _entity("cover.garage_door", "Garage Door", "Garage", device_class="garage"),
             _entity("cover.blind", "Office Blind", "Office", device_class="blind"),
@@ -108,6 +109,12 @@ async def test_compound_command_does_both() -> None:
     assert did(executor) == {("light.kitchen_ceiling", "turn_off"), ("fan.ceiling", "turn_off")}
     assert [c.intent for c in outcome.calls] == ["HassTurnOff", "HassTurnOff"]
     assert outcome.to_json()["calls"][1]["slots"] == {"name": "Ceiling Fan"}
+
+
+async def test_compound_part_takes_the_first_parts_room() -> None:
+    understanding, executor = make()
+    await understanding.process("turn off the kitchen ceiling and the fan")
+    assert did(executor) == {("light.kitchen_ceiling", "turn_off"), ("fan.extractor", "turn_off")}
 
 
 async def test_compound_with_two_verbs() -> None:

@@ -299,15 +299,33 @@ class Understanding:
             return []
         steps = [_step(first)]
         verb = _verb_prefix(parts[0], first)
+        # "...the kitchen light and the fan" means the kitchen's fan: the first
+        # part's room is the context of the rest.
+        area = self._area_of(first) or self.area
         for part in parts[1:]:
             # "turn off the kitchen light and the fan": the fan is turned off too,
             # so the first command's verb is tried before the part on its own.
-            found = self.matcher.match(f"{verb} {part}", self.area) if verb else None
-            found = found or self.matcher.match(part, self.area)
+            found = self.matcher.match(f"{verb} {part}", area) if verb else None
+            found = found or self.matcher.match(part, area)
             if found is None:
                 return []
             steps.append(_step(found))
         return steps
+
+    def _area_of(self, match: TemplateMatch) -> str | None:
+        area = match.slots.get("area")
+        if isinstance(area, str):
+            return area
+        name = match.slots.get("name")
+        if not isinstance(name, str):
+            return None
+        wanted = name.casefold()
+        areas = {
+            e.area
+            for e in self.registry.entities()
+            if e.area and any(n.casefold() == wanted for n in (e.name, *e.aliases))
+        }
+        return areas.pop() if len(areas) == 1 else None
 
     async def _ask_llm(self, text: str, timings: dict[str, float]) -> list[_Step]:
         if self.fallback is None:
