@@ -39,6 +39,16 @@ ACTION_INTENTS = frozenset(
 _FILLER = frozenset({"the", "a", "an", "my", "all", "of", "in", "on", "to", "it", "this", "that"})
 
 
+# Words that make a phrase a clause, not a device name ("it's too dark").
+_NOT_IN_NAMES = frozenset(
+    {
+        "i", "i'm", "im", "it's", "its", "is", "are", "was", "you", "me", "we", "want",
+        "need", "too", "very", "what", "why", "how", "who", "can", "could", "would",
+        "should", "please", "so", "really", "bit", "little",
+    }
+)  # fmt: skip
+
+
 @dataclass(frozen=True)
 class TemplateMatch:
     """What the templates understood in one sentence."""
@@ -150,7 +160,8 @@ def find_unknown_name(
         name = entity.text.strip(" .,!?")
         if not name or name == MISSING_ENTITY:
             continue
-        if len(name.split()) > 4 or set(name.casefold().split()) <= _FILLER:
+        words_in = set(name.casefold().split())
+        if len(name.split()) > 4 or words_in <= _FILLER or words_in & _NOT_IN_NAMES:
             continue
         # A device name is the likelier mistake than an area or a floor.
         words = name.split()
