@@ -161,3 +161,17 @@ async def test_broker_down_is_waited_for_and_said(tmp_path: Path) -> None:
     code, err = await _run_briefly(config, "--input", "-", stop_after="waiting for the broker")
     assert code == 0
     assert "Traceback" not in err
+
+
+async def test_a_killed_assistant_is_announced_offline_by_its_will(
+    tmp_path: Path, broker: Broker
+) -> None:
+    prefix, site = f"ha-{uuid.uuid4().hex[:6]}", f"site-{uuid.uuid4().hex[:6]}"
+    async with aiomqtt.Client(broker.host, broker.port) as client:
+        await client.subscribe(f"assistant/{site}/available", qos=1)
+        proc = await _start(_config(tmp_path, broker, prefix, site), "--input", "-")
+        async with asyncio.timeout(120):
+            await _wait_payload(client, "/available", "online")
+            proc.kill()  # no clean stop: only the broker can tell
+            await proc.wait()
+            assert await _wait_payload(client, "/available", "offline") == "offline"

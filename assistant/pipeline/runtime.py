@@ -24,6 +24,7 @@ from assistant.interface import Interface, Request
 from assistant.pipeline.devices import Devices, open_devices
 from assistant.pipeline.listener import Listener
 from assistant.pipeline.messages import Understood
+from assistant.pipeline.presence import Presence
 from assistant.pipeline.turn import Synthesizer, TurnRunner
 from assistant.transports.mqtt import Incoming, MqttConnection
 
@@ -183,7 +184,7 @@ class Runtime:
         self._ready("understanding", t0, f"templates + LLM {llm}")
 
         if self.options.interface and settings.site.mqtt_interface:
-            self._start_interface()
+            await self._start_interface()
 
         understanding = self.understanding
 
@@ -236,7 +237,7 @@ class Runtime:
                 await self.connection.wait_connected()
         self._ready("mqtt", started, f"connected to {where}")
 
-    def _start_interface(self) -> None:
+    async def _start_interface(self) -> None:
         assert self.connection is not None
         connection = self.connection
 
@@ -257,4 +258,6 @@ class Runtime:
         for topic in interface.topics.subscriptions():
             connection.subscribe(topic, on_message)
         self.interface = interface
+        # The last will rides on a small second session (see presence.py).
+        await self._stack.enter_async_context(Presence(self.settings.mqtt, interface))
         self.status(f"{'interface':<14} ready  {interface.topics.base}/...")
