@@ -246,7 +246,7 @@ async def test_unreachable_broker_is_one_clear_error() -> None:
             await conn.connect_or_raise(timeout=5)
 
 
-def _tls_broker(tmp_path: Path) -> tuple[Broker, Path]:
+def _tls_broker(tmp_path: Path, *, client_certificates: bool = False) -> tuple[Broker, Path]:
     openssl = shutil.which("openssl")
     passwd = shutil.which("mosquitto_passwd")
     if openssl is None or passwd is None:
@@ -259,6 +259,10 @@ def _tls_broker(tmp_path: Path) -> tuple[Broker, Path]:
     (tmp_path / "ext.cnf").write_text("subjectAltName=IP:127.0.0.1,DNS:localhost\n")
     run(openssl, "x509", "-req", "-in", "server.csr", "-CA", "ca.crt", "-CAkey", "ca.key",
         "-CAcreateserial", "-out", "server.crt", "-days", "1", "-extfile", "ext.cnf")  # fmt: skip
+    run(openssl, "req", "-newkey", "rsa:2048", "-nodes", "-keyout", "client.key",
+        "-out", "client.csr", "-subj", "/CN=assistant")  # fmt: skip
+    run(openssl, "x509", "-req", "-in", "client.csr", "-CA", "ca.crt", "-CAkey", "ca.key",
+        "-CAcreateserial", "-out", "client.crt", "-days", "1")  # fmt: skip
     run(passwd, "-b", "-c", str(tmp_path / "passwords"), "alice", "s3cret")
     port = free_port()
     conf = tmp_path / "mosquitto.conf"
@@ -267,7 +271,8 @@ def _tls_broker(tmp_path: Path) -> tuple[Broker, Path]:
         # the password file in the test's private directory.
         f"listener {port} 127.0.0.1\nallow_anonymous false\npersistence false\nuser root\n"
         f"password_file {tmp_path}/passwords\ncafile {tmp_path}/ca.crt\n"
-        f"certfile {tmp_path}/server.crt\nkeyfile {tmp_path}/server.key\n",
+        f"certfile {tmp_path}/server.crt\nkeyfile {tmp_path}/server.key\n"
+        + ("require_certificate true\n" if client_certificates else ""),
         encoding="utf-8",
     )
     (tmp_path / "passwords").chmod(0o600)
@@ -296,5 +301,22 @@ async def test_tls_with_password_connects_and_a_wrong_password_is_a_clear_error(
                            password="s3cret")  # fmt: skip
         async with asyncio.timeout(20), MqttConnection(insecure, reconnect=False) as conn:
             await conn.connect_or_raise(timeout=10)
+    finally:
+        broker.stop()
+
+
+async def test_tls_with_a_client_certificate(tmp_path: Path) -> None:
+    broker, ca = _tls_broker(tmp_path, client_certificates=True)
+    await asyncio.to_thread(broker.start)
+    try:
+        common = {"tls": True, "ca_file": str(ca), "username": "alice", "password": "s3cret"}
+        with_cert = _config(broker, **common, cert_file=str(tmp_path / "client.crt"),
+                            key_file=str(tmp_path / "client.key"))  # fmt: skip
+        async with asyncio.timeout(20), MqttConnection(with_cert, reconnect=False) as conn:
+            await conn.connect_or_raise(timeout=10)
+        without = _config(broker, **common)
+        async with asyncio.timeout(20), MqttConnection(without, reconnect=False) as conn:
+            with pytest.raises(UserError, match="certificate required"):
+                await conn.connect_or_raise(timeout=10)
     finally:
         broker.stop()

@@ -22,7 +22,7 @@ from typing import Any
 from assistant.devices.discovery import Discovered
 from assistant.devices.discovery_commands import build
 from assistant.devices.discovery_state import STATE_TOPICS
-from assistant.devices.model import ACTIONS, Action
+from assistant.devices.model import ACTIONS, Action, EntityState
 from assistant.devices.registry import Registry
 from assistant.errors import UserError
 from assistant.transports.mqtt import MqttConnection
@@ -73,6 +73,12 @@ class MqttExecutor:
             topic="\n".join(m.topic for m in messages),
             payload="\n".join(m.payload for m in messages),
         )
+
+    def read_state(self, entity_id: str) -> EntityState:
+        """The last state heard from the device (or predicted, for optimistic ones)."""
+        if self._lookup(entity_id) is None:
+            raise UserError(f"unknown entity {entity_id!r}")
+        return self._registry.state(entity_id)
 
     @staticmethod
     def _is_optimistic(d: Discovered) -> bool:

@@ -131,6 +131,18 @@ def describe_error(exc: BaseException) -> str:
     return text.splitlines()[0]
 
 
+class _LastProblem(logging.Handler):
+    """Keeps paho's last warning: why a TLS handshake or a read failed."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.message: str | None = None
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.message = record.getMessage().strip().splitlines()[0]
+        log.debug("paho: %s", self.message)
+
+
 class MqttConnection:
     """A broker connection that reconnects forever; see the module docstring."""
 
@@ -144,6 +156,12 @@ class MqttConnection:
         self.last_error: str | None = None
         self.connections = 0  # successful connections so far
         self._client: aiomqtt.Client | None = None
+        # paho reports socket and TLS failures only through its logger: keep
+        # the last one for the error message instead of printing it.
+        self._paho_problem = _LastProblem()
+        self._paho_log = logging.Logger(f"{__name__}.paho", logging.WARNING)  # noqa: LOG001
+        self._paho_log.addHandler(self._paho_problem)
+        self._paho_log.propagate = False
         self._exact: dict[str, list[Handler]] = {}
         self._wild: dict[str, list[Handler]] = {}
         self._sub_pending: set[str] = set()
@@ -198,7 +216,7 @@ class MqttConnection:
             async with asyncio.timeout(timeout):
                 await self._attempted.wait()
         if not self.connected:
-            reason = self.last_error or f"no answer in {timeout:g} s"
+            reason = self.last_error or self._paho_problem.message or f"no answer in {timeout:g} s"
             where = f"{self.config.host}:{self.config.port}"
             raise UserError(f"cannot connect to the MQTT broker at {where}: {reason}")
 
@@ -310,6 +328,7 @@ class MqttConnection:
             tls_params=_tls_parameters(config),
             tls_insecure=config.tls_insecure if config.tls else None,
             timeout=10,
+            logger=self._paho_log,
         )
 
     async def _run(self) -> None:
@@ -318,6 +337,7 @@ class MqttConnection:
         while True:
             reason = "closed"
             was_up = False
+            self._paho_problem.message = None
             try:
                 async with self._make_client() as client:
                     was_up = True
@@ -330,6 +350,8 @@ class MqttConnection:
                         group.create_task(self._subscriber(client), name="mqtt-subscribe")
             except* (aiomqtt.MqttError, OSError) as errors:
                 reason = describe_error(errors.exceptions[0])
+                if self._paho_problem.message and not was_up:
+                    reason = self._paho_problem.message  # e.g. "certificate required"
             finally:
                 self._on_down()
             self.last_error = reason
