@@ -448,3 +448,85 @@ def test_state_topics_under_the_discovery_prefix_are_allowed() -> None:
     # Home Assistant's own documentation examples put state topics there.
     d = parse("binary_sensor", {"name": "Garden", "stat_t": "homeassistant/binary_sensor/g/state"})
     assert d.topic("state_topic") == "homeassistant/binary_sensor/g/state"
+
+
+FULL_AND_ABBREVIATED: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
+    "light": (
+        {"name": "L", "command_topic": "d/l/set", "state_topic": "d/l", "brightness_scale": 99,
+         "brightness_command_topic": "d/l/b/set", "state_value_template": "{{ value }}",
+         "device": {"identifiers": ["x"], "name": "Dev", "suggested_area": "Hall"}},
+        {"~": "d/l", "name": "L", "cmd_t": "~/set", "stat_t": "~", "bri_scl": 99,
+         "bri_cmd_t": "~/b/set", "stat_val_tpl": "{{ value }}",
+         "dev": {"ids": ["x"], "name": "Dev", "sa": "Hall"}},
+    ),
+    "switch": (
+        {"name": "S", "command_topic": "d/s/set", "payload_on": "1", "state_on": "on"},
+        {"~": "d/s", "name": "S", "cmd_t": "~/set", "pl_on": "1", "stat_on": "on"},
+    ),
+    "fan": (
+        {"name": "F", "command_topic": "d/f/set", "percentage_command_topic": "d/f/p",
+         "preset_mode_command_topic": "d/f/m", "preset_modes": ["eco"]},
+        {"~": "d/f", "name": "F", "cmd_t": "~/set", "pct_cmd_t": "~/p", "pr_mode_cmd_t": "~/m",
+         "pr_modes": ["eco"]},
+    ),
+    "cover": (
+        {"name": "C", "command_topic": "d/c/set", "position_topic": "d/c/p",
+         "set_position_topic": "d/c/sp", "payload_stop": "HALT", "device_class": "garage"},
+        {"~": "d/c", "name": "C", "cmd_t": "~/set", "pos_t": "~/p", "set_pos_t": "~/sp",
+         "pl_stop": "HALT", "dev_cla": "garage"},
+    ),
+    "lock": (
+        {"name": "K", "command_topic": "d/k/set", "payload_open": "OPEN", "state_locked": "L"},
+        {"~": "d/k", "name": "K", "cmd_t": "~/set", "pl_open": "OPEN", "stat_locked": "L"},
+    ),
+    "valve": (
+        {"name": "V", "command_topic": "d/v/set", "reports_position": True},
+        {"~": "d/v", "name": "V", "cmd_t": "~/set", "pos": True},
+    ),
+    "climate": (
+        {"name": "T", "temperature_command_topic": "d/t/t", "mode_command_topic": "d/t/m",
+         "current_temperature_topic": "d/t/c", "modes": ["off", "heat"]},
+        {"~": "d/t", "name": "T", "temp_cmd_t": "~/t", "mode_cmd_t": "~/m", "curr_temp_t": "~/c",
+         "modes": ["off", "heat"]},
+    ),
+    "vacuum": (
+        {"name": "R", "command_topic": "d/r/set", "state_topic": "d/r",
+         "set_fan_speed_topic": "d/r/f", "fan_speed_list": ["low"]},
+        {"~": "d/r", "name": "R", "cmd_t": "~/set", "stat_t": "~", "set_fan_spd_t": "~/f",
+         "fanspd_lst": ["low"]},
+    ),
+    "sensor": (
+        {"name": "T", "state_topic": "d/s", "unit_of_measurement": "°C",
+         "value_template": "{{ value_json.t }}", "device_class": "temperature"},
+        {"~": "d/s", "name": "T", "stat_t": "~", "unit_of_meas": "°C",
+         "val_tpl": "{{ value_json.t }}", "dev_cla": "temperature"},
+    ),
+    "binary_sensor": (
+        {"name": "B", "state_topic": "d/b", "payload_on": "open", "availability_topic": "d/a"},
+        {"~": "d", "name": "B", "stat_t": "~/b", "pl_on": "open", "avty_t": "~/a"},
+    ),
+    "button": (
+        {"name": "P", "command_topic": "d/p", "payload_press": "GO"},
+        {"~": "d/p", "name": "P", "cmd_t": "~", "pl_prs": "GO"},
+    ),
+    "scene": (
+        {"name": "Sc", "command_topic": "d/sc", "payload_on": "RUN"},
+        {"~": "d/sc", "name": "Sc", "cmd_t": "~", "pl_on": "RUN"},
+    ),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("component", sorted(FULL_AND_ABBREVIATED))
+def test_full_and_abbreviated_configs_are_the_same_entity(component: str) -> None:
+    full, abbreviated = FULL_AND_ABBREVIATED[component]
+    a, b = parse(component, full), parse(component, abbreviated)
+    assert a.entity == b.entity
+    assert dict(a.config) == dict(b.config)
+    assert a.availability == b.availability
+    assert a.entity.domain == component
+
+
+def test_every_component_is_covered() -> None:
+    from assistant.devices.discovery_schema import COMPONENTS
+
+    assert set(FULL_AND_ABBREVIATED) == COMPONENTS
