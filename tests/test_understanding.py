@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
 
 import pytest
 
@@ -20,7 +21,12 @@ from assistant.understanding.conversation import Conversation
 from assistant.understanding.dryrun import RecordingExecutor
 from assistant.understanding.engine import CONFIRM_PROMPT, OUT_OF_DOMAIN, Understanding
 from assistant.understanding.factory import build
-from assistant.understanding.handlers import HANDLERS
+from assistant.understanding.handlers import (
+    HANDLERS,
+    HandlerRegistry,
+    IntentContext,
+    intent_handler,
+)
 from assistant.understanding.loader import discover
 from assistant.understanding.model import IntentCall, IntentSchema, Vocabulary
 from assistant.understanding.templates import load_templates
@@ -372,3 +378,29 @@ async def test_state_changes_do_not_rebuild_lists() -> None:
     assert understanding.matcher.slot_lists is lists
     registry.upsert(_entity("light.new", "New Light"), EntityState("off"))
     assert understanding.matcher.slot_lists is not lists
+
+
+async def test_intent_marked_sensitive_asks_first(tmp_path: Path) -> None:
+    handlers = HandlerRegistry()
+    opened: list[str] = []
+
+    @intent_handler("OpenSafe", sensitive=True, registry=handlers)
+    async def open_safe(ctx: IntentContext) -> str | None:
+        opened.append("safe")
+        return "The safe is open"
+
+    sentences = tmp_path / "safe.yaml"
+    sentences.write_text(
+        "language: en\nintents:\n  OpenSafe:\n    data:\n      - sentences: ['open the safe']\n",
+        encoding="utf-8",
+    )
+    registry = home()
+    templates = load_templates("en", [sentences], keep_intents=handlers.names())
+    understanding = Understanding(
+        registry, RecordingExecutor(registry), templates, handlers=handlers
+    )
+    conversation = Conversation()
+    assert (await understanding.process("open the safe", conversation)).reply == CONFIRM_PROMPT
+    assert opened == []
+    assert (await understanding.process("yes", conversation)).reply == "The safe is open"
+    assert opened == ["safe"]

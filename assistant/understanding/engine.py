@@ -427,6 +427,9 @@ class Understanding:
                 error_templates=self.templates.errors,
             )
             try:
+                if spec.schema.sensitive and not confirmed:
+                    # Marked sensitive by its developer: ask before the handler runs.
+                    raise NeedsConfirmation((), self.confirm_seconds)
                 reply = await spec.func(ctx)
             except NeedsConfirmation as ask:
                 pending = PendingConfirmation(
