@@ -315,6 +315,14 @@ def test_cover_payloads_and_position() -> None:
     assert interpret(scaled, "s/pos", "255").state == "open"
 
 
+def test_a_null_payload_disables_that_command() -> None:
+    d = parse("cover", {"name": "Awning", "cmd_t": "a/set", "pl_stop": None})
+    assert d.entity.features == {"open_close"}
+    assert pairs(cmd(d, "open")) == [("a/set", "OPEN")]
+    with pytest.raises(UnsupportedAction, match="cannot stop"):
+        cmd(d, "stop")
+
+
 def test_lock_payloads_and_states() -> None:
     d = parse("lock", {"~": "k", "name": "Door", "cmd_t": "~/set", "stat_t": "~/state"})
     assert pairs(cmd(d, "lock")) == [("k/set", "LOCK")]

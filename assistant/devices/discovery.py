@@ -319,6 +319,10 @@ def _check_templates(config: Mapping[str, Any]) -> None:
                 raise InvalidConfig(str(exc)) from None
 
 
+def _is_payload(key: str) -> bool:
+    return key.startswith("payload_")
+
+
 def parse_config(
     component: str,
     config: Mapping[str, Any],
@@ -340,7 +344,11 @@ def parse_config(
     if schema not in ("default", "json"):
         raise InvalidConfig(f"unknown light schema {schema!r}")
     defaults = DEFAULTS["light_json" if schema == "json" else component]
-    full = {**defaults, **{k: v for k, v in config.items() if v is not None or k == "name"}}
+    # An explicit null keeps its meaning for the name (device name only) and
+    # for payloads ("payload_stop": null: the cover has no stop); elsewhere
+    # it means "use the default".
+    kept = {k: v for k, v in config.items() if v is not None or k == "name" or _is_payload(k)}
+    full = {**defaults, **kept}
     for required in REQUIRED.get(component, ()):
         if not full.get(required):
             raise InvalidConfig(f"{component} config has no {required}")

@@ -77,6 +77,8 @@ class _Builder:
         topic = self.d.topic(topic_key)
         if topic is None:
             raise UnsupportedAction(f"{self.d.entity.entity_id} has no {topic_key}")
+        if payload is None:  # a payload configured as null: that command does not exist
+            raise UnsupportedAction(f"{self.d.entity.entity_id} has no payload for this")
         template = self.c.get(template_key) if template_key else None
         text = templates.render_command(template, payload, **variables)
         self.out.append(Message(topic, text, self.retain))
