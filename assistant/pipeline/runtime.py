@@ -33,6 +33,7 @@ log = logging.getLogger(__name__)
 Status = Callable[[str], None]
 
 BROKER_NOTICE_SECONDS = 3.0
+FOLLOW_UP_PHRASES = ("yes", "no", "yes please", "cancel", "do it", "never mind")
 
 
 @dataclass(frozen=True)
@@ -192,6 +193,26 @@ class Runtime:
             return outcome_to_understood(await understanding.process(text))
 
         self.turns = TurnRunner(stt, understand, tts)
+        if stt is not None and settings.stt.grammar:
+            self._use_grammar(understanding)
+
+    def _use_grammar(self, understanding: Any) -> None:
+        """Vosk grammar mode: recognise only what the home understands (and yes/no)."""
+        assert self.turns is not None
+        assert self.devices is not None
+        turns = self.turns
+
+        def phrases() -> list[str]:
+            return [*understanding.phrases(), *FOLLOW_UP_PHRASES]
+
+        turns.phrases = phrases
+        turns.phrases_stale = True
+
+        def stale() -> None:
+            turns.phrases_stale = True
+
+        self.devices.registry.add_listener(stale)
+        self.status(f"{'grammar':<14} on     {len(phrases())} phrases")
 
     def _build_understanding(self) -> Any:
         from assistant.understanding.factory import build, make_fallback

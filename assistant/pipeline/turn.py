@@ -69,9 +69,17 @@ class TurnRunner:
         self.tts = tts
         self.turns = 0
         self.failures = 0
+        self.phrases: Callable[[], list[str]] | None = None
+        """For closed-vocabulary STT (Vosk grammar): what the home understands now."""
+        self.phrases_stale = False
 
     def _decode(self, samples: Samples) -> str:
         assert self.stt is not None
+        if self.phrases is not None and self.phrases_stale:
+            # Changed devices change the grammar; rebuilt here, between utterances,
+            # in the thread that owns the engine.
+            self.phrases_stale = False
+            self._set_phrases(self.phrases())
         try:
             self.stt.accept(samples)
             transcript = self.stt.finish()
@@ -79,6 +87,18 @@ class TurnRunner:
             self.stt.reset()
             raise
         return str(getattr(transcript, "text", transcript)).strip()
+
+    def _set_phrases(self, phrases: list[str]) -> None:
+        set_phrases = getattr(self.stt, "set_phrases", None)
+        known = getattr(self.stt, "known_word", None)
+        if set_phrases is None:
+            return
+        if known is not None and not any(all(known(w) for w in p.lower().split()) for p in phrases):
+            # A grammar with no phrase the model can say would be empty (Vosk
+            # crashes on that): a model for another language.  Stay free.
+            log.warning("STT grammar: the model knows none of the phrases; recognising freely")
+            return
+        set_phrases(phrases)
 
     async def transcribe(self, utterance: Utterance) -> tuple[str, float]:
         """The utterance's text and the decode time in ms."""
