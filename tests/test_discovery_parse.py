@@ -100,7 +100,7 @@ def test_decode_rejects_garbage_and_treats_empty_as_removal() -> None:
         (None, {"name": "Kitchen Ceiling"}, "Kitchen Ceiling"),  # name: null
         ("MISSING", {"name": "Kitchen Ceiling"}, "Kitchen Ceiling"),  # no name key
         ("Spot", {"name": "Kitchen"}, "Kitchen Spot"),
-        ("Kitchen Spot", {"name": "Kitchen"}, "Kitchen Spot"),  # device prefix trimmed
+        ("Kitchen Spot", {"name": "Kitchen"}, "Kitchen Kitchen Spot"),  # HA >= 2024.2
         ("Porch", None, "Porch"),
         ("MISSING", None, "obj"),
     ],
@@ -112,6 +112,19 @@ def test_home_assistant_naming_rule(name: Any, device: Any, expected: str) -> No
     if device is not None:
         raw["dev"] = {"ids": ["d1"], **device}
     assert parse("switch", raw).entity.name == expected
+
+
+def test_unnamed_sensors_and_buttons_are_named_by_device_class() -> None:
+    dev = {"ids": ["h"], "name": "Hub"}
+    assert parse("sensor", {"stat_t": "t", "dev_cla": "temperature", "dev": dev}).entity.name == (
+        "Hub Temperature"
+    )
+    assert parse("button", {"cmd_t": "r", "dev_cla": "restart", "dev": dev}).entity.name == (
+        "Hub Restart"
+    )
+    assert parse("sensor", {"stat_t": "t", "dev_cla": "humidity", "name": None,
+                            "dev": dev}).entity.name == "Hub"  # fmt: skip
+    assert parse("sensor", {"stat_t": "t", "dev": dev}).entity.name == "Hub"
 
 
 def test_entity_id_from_default_entity_id_object_id_or_name() -> None:

@@ -142,21 +142,27 @@ def slugify(text: str) -> str:
     return slug or "unnamed"
 
 
-def friendly_name(config: Mapping[str, Any], fallback: str) -> str:
-    """HA's naming rule: device name, plus the entity name unless it is null or missing.
+_NAMED_BY_DEVICE_CLASS = ("sensor", "binary_sensor", "button")
 
-    An entity name that repeats the device name (or starts with it) is
-    trimmed, as Home Assistant does.  With no device, the entity name, else
-    the object id in words.
+
+def friendly_name(config: Mapping[str, Any], fallback: str, component: str = "") -> str:
+    """HA's naming rule (since 2024.2): device name, plus the entity name unless it is null.
+
+    A sensor, binary_sensor or button with no `name` key is named by its
+    device class ("Hub Temperature"), as in HA.  Other entities with no
+    `name` key take the device name alone (HA would say "MQTT Light": no
+    name to speak).  With no device: the entity name, else the object id in
+    words.  A name that repeats the device name is kept as is, as HA now does.
     """
     device = config.get("device")
     device_name = device.get("name") if isinstance(device, Mapping) else None
     name = config.get("name")
-    name = str(name).strip() if name is not None else None
+    name = str(name).strip() or None if name is not None else None
+    device_class = config.get("device_class")
+    if "name" not in config and component in _NAMED_BY_DEVICE_CLASS and device_class:
+        name = str(device_class).replace("_", " ").capitalize()
     if isinstance(device_name, str) and device_name.strip():
         device_name = device_name.strip()
-        if name and name.lower().startswith(device_name.lower()):
-            name = name[len(device_name) :].strip() or None
         return f"{device_name} {name}" if name else device_name
     return name or fallback.replace("_", " ")
 
@@ -360,7 +366,7 @@ def parse_config(
     device = full.get("device")
     if device is not None and not isinstance(device, Mapping):
         raise InvalidConfig("device must be an object")
-    name = friendly_name(full, object_id)
+    name = friendly_name(full, object_id, component)
     area = device.get("suggested_area") if isinstance(device, Mapping) else None
     device_class = full.get("device_class")
     unit = full.get("unit_of_measurement")
