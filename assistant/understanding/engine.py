@@ -13,10 +13,9 @@ import logging
 import re
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from assistant.devices.model import Action, Entity, Executor
+from assistant.devices.model import Entity, Executor
 from assistant.devices.registry import Registry
 from assistant.understanding.conversation import (
     Announce,
@@ -35,11 +34,21 @@ from assistant.understanding.handlers import (
 from assistant.understanding.lists import vocabulary
 from assistant.understanding.matcher import TemplateMatch, TemplateMatcher
 from assistant.understanding.model import IntentCall, IntentSchema, Vocabulary
+from assistant.understanding.outcome import (
+    Dispatched,
+    Outcome,
+    Step,
+    join_replies,
+    step_of,
+    verb_prefix,
+)
 from assistant.understanding.phrases import PhraseList
 from assistant.understanding.responses import TemplateState, render, render_error
 from assistant.understanding.templates import TemplateSet
 from assistant.understanding.timers import Timer, TimerManager
 from assistant.understanding.validate import InvalidCall, validate_call
+
+__all__ = ["Fallback", "Outcome", "Understanding"]
 
 log = logging.getLogger(__name__)
 
@@ -58,66 +67,6 @@ class Fallback(Protocol):
     ) -> list[IntentCall] | None:
         """Intent calls for `text`, [] for "none", None on failure or timeout."""
         ...
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """What one utterance led to (the `ask --json` object)."""
-
-    text: str
-    intent: str | None
-    slots: Mapping[str, Any]
-    actions: tuple[Action, ...]
-    reply: str
-    handled_by: str | None
-    timings_ms: Mapping[str, float]
-    calls: tuple[IntentCall, ...] = ()
-    awaiting_confirmation: bool = False
-
-    def to_json(self) -> dict[str, Any]:
-        """The documented JSON fields, plus `calls` for compound commands."""
-        data: dict[str, Any] = {
-            "text": self.text,
-            "intent": self.intent,
-            "slots": _jsonable(self.slots),
-            "actions": [a.to_json() for a in self.actions],
-            "reply": self.reply,
-            "handled_by": self.handled_by,
-            "timings_ms": {k: round(v, 2) for k, v in self.timings_ms.items()},
-        }
-        if len(self.calls) > 1:
-            data["calls"] = [{"intent": c.intent, "slots": _jsonable(c.slots)} for c in self.calls]
-        if self.awaiting_confirmation:
-            data["awaiting_confirmation"] = True
-        return data
-
-
-def _jsonable(slots: Mapping[str, Any]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in slots.items():
-        if isinstance(value, float) and value.is_integer():
-            out[key] = int(value)
-        elif isinstance(value, str | int | float | bool) or value is None:
-            out[key] = value
-        elif isinstance(value, list | tuple):
-            out[key] = [v if isinstance(v, str | int | float | bool) else str(v) for v in value]
-        else:
-            out[key] = str(value)
-    return out
-
-
-@dataclass
-class _Step:
-    call: IntentCall
-    texts: Mapping[str, str] = field(default_factory=dict)
-    response: str | None = None
-
-
-@dataclass
-class _Dispatched:
-    actions: list[Action] = field(default_factory=list)
-    replies: list[str] = field(default_factory=list)
-    awaiting: bool = False
 
 
 class Understanding:
@@ -224,7 +173,7 @@ class Understanding:
                     text, calls=calls, done=done, handled_by=by, timings=timings, started=started
                 )
 
-        steps: list[_Step] = []
+        steps: list[Step] = []
         handled_by: str | None = None
         if self.llm_mode == "always":
             steps = await self._ask_llm(clean, timings)
@@ -244,7 +193,7 @@ class Understanding:
             return self._outcome(
                 text,
                 calls=[],
-                done=_Dispatched(replies=[reply]),
+                done=Dispatched(replies=[reply]),
                 handled_by=None,
                 timings=timings,
                 started=started,
@@ -267,7 +216,7 @@ class Understanding:
         text: str,
         *,
         calls: Sequence[IntentCall],
-        done: _Dispatched,
+        done: Dispatched,
         handled_by: str | None,
         timings: dict[str, float],
         started: float,
@@ -279,7 +228,7 @@ class Understanding:
             intent=first.intent if first else None,
             slots=dict(first.slots) if first else {},
             actions=tuple(done.actions),
-            reply=_join(done.replies),
+            reply=join_replies(done.replies),
             handled_by=handled_by,
             timings_ms=dict(timings),
             calls=tuple(calls),
@@ -287,18 +236,18 @@ class Understanding:
         )
 
     # --- understanding ------------------------------------------------------
-    def _match_templates(self, text: str) -> list[_Step]:
+    def _match_templates(self, text: str) -> list[Step]:
         match = self.matcher.match(text, self.area)
         if match is not None:
-            return [_step(match)]
+            return [step_of(match)]
         parts = [p for p in _SPLIT.split(text) if p.strip()]
         if len(parts) < 2:
             return []
         first = self.matcher.match(parts[0], self.area)
         if first is None:
             return []
-        steps = [_step(first)]
-        verb = _verb_prefix(parts[0], first)
+        steps = [step_of(first)]
+        verb = verb_prefix(parts[0], first)
         # "...the kitchen light and the fan" means the kitchen's fan: the first
         # part's room is the context of the rest.
         area = self._area_of(first) or self.area
@@ -309,7 +258,7 @@ class Understanding:
             found = found or self.matcher.match(part, area)
             if found is None:
                 return []
-            steps.append(_step(found))
+            steps.append(step_of(found))
         return steps
 
     def _area_of(self, match: TemplateMatch) -> str | None:
@@ -327,7 +276,7 @@ class Understanding:
         }
         return areas.pop() if len(areas) == 1 else None
 
-    async def _ask_llm(self, text: str, timings: dict[str, float]) -> list[_Step]:
+    async def _ask_llm(self, text: str, timings: dict[str, float]) -> list[Step]:
         if self.fallback is None:
             return []
         t0 = time.perf_counter()
@@ -340,10 +289,10 @@ class Understanding:
         if not calls:
             return []
         by_name = {s.name: s for s in schemas}
-        steps: list[_Step] = []
+        steps: list[Step] = []
         for call in calls:
             try:
-                steps.append(_Step(validate_call(call, by_name, words)))
+                steps.append(Step(validate_call(call, by_name, words)))
             except InvalidCall as exc:
                 log.info("LLM call refused: %s", exc)
                 return []
@@ -364,17 +313,17 @@ class Understanding:
     # --- confirmation -------------------------------------------------------
     async def _answer_pending(
         self, text: str, conv: Conversation, timings: dict[str, float]
-    ) -> tuple[list[IntentCall], _Dispatched, str | None] | None:
+    ) -> tuple[list[IntentCall], Dispatched, str | None] | None:
         yes, no = is_yes(text), is_no(text)
         pending, in_time = conv.take_pending()
         if pending is None or not (yes or no):
             return None  # anything else cancels the question and is heard as new
         if not in_time:
-            return [pending.call], _Dispatched(replies=[TOO_LATE]), pending.handled_by
+            return [pending.call], Dispatched(replies=[TOO_LATE]), pending.handled_by
         if no:
-            return [pending.call], _Dispatched(replies=[CANCELLED]), pending.handled_by
+            return [pending.call], Dispatched(replies=[CANCELLED]), pending.handled_by
         t0 = time.perf_counter()
-        step = _Step(pending.call, pending.texts, pending.response)
+        step = Step(pending.call, pending.texts, pending.response)
         done = await self._dispatch([step], conv, pending.handled_by, confirmed=True)
         timings["dispatch"] = _ms(t0)
         return [pending.call], done, pending.handled_by
@@ -398,12 +347,12 @@ class Understanding:
     # --- dispatch -----------------------------------------------------------
     async def _dispatch(
         self,
-        steps: Sequence[_Step],
+        steps: Sequence[Step],
         conv: Conversation,
         handled_by: str | None,
         confirmed: bool = False,
-    ) -> _Dispatched:
-        done = _Dispatched()
+    ) -> Dispatched:
+        done = Dispatched()
         for step in steps:
             spec = self.handlers.get(step.call.intent)
             if spec is None:
@@ -454,7 +403,7 @@ class Understanding:
             done.replies.append(reply if reply is not None else self._render(ctx, step))
         return done
 
-    def _render(self, ctx: IntentContext, step: _Step) -> str:
+    def _render(self, ctx: IntentContext, step: Step) -> str:
         responses = self.templates.responses.get(ctx.intent, {})
         key = ctx.response or step.response or "default"
         template = responses.get(key) or responses.get("default")
@@ -479,37 +428,6 @@ class Understanding:
             message = "Your timer is done"
         if self.announce is not None:
             await self.announce(message)
-
-
-_ARTICLES = frozenset({"the", "a", "an", "my", "all", "of"})
-
-
-def _verb_prefix(text: str, match: TemplateMatch) -> str:
-    """The words before the first named thing: "turn off" in "turn off the lamp"."""
-    lowered = text.casefold()
-    starts = [
-        lowered.find(t.casefold())
-        for k, t in match.texts.items()
-        if k in ("name", "area", "floor", "domain", "device_class") and t
-    ]
-    starts = [i for i in starts if i > 0]
-    if not starts:
-        return ""
-    words = text[: min(starts)].split()
-    while words and words[-1].casefold() in _ARTICLES:
-        words.pop()
-    return " ".join(words)
-
-
-def _step(match: TemplateMatch) -> _Step:
-    return _Step(IntentCall(match.intent, dict(match.slots)), dict(match.texts), match.response)
-
-
-def _join(replies: Sequence[str]) -> str:
-    parts = [r.strip() for r in replies if r and r.strip()]
-    if len(parts) < 2:
-        return parts[0] if parts else ""
-    return " ".join(p if p[-1] in ".!?" else p + "." for p in parts)
 
 
 def _ms(since: float) -> float:

@@ -1,0 +1,102 @@
+"""What one utterance led to, and the small records the engine passes between steps."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from assistant.devices.model import Action
+from assistant.understanding.matcher import TemplateMatch
+from assistant.understanding.model import IntentCall
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one utterance led to (the `ask --json` object)."""
+
+    text: str
+    intent: str | None
+    slots: Mapping[str, Any]
+    actions: tuple[Action, ...]
+    reply: str
+    handled_by: str | None
+    timings_ms: Mapping[str, float]
+    calls: tuple[IntentCall, ...] = ()
+    awaiting_confirmation: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        """The documented JSON fields, plus `calls` for compound commands."""
+        data: dict[str, Any] = {
+            "text": self.text,
+            "intent": self.intent,
+            "slots": jsonable(self.slots),
+            "actions": [a.to_json() for a in self.actions],
+            "reply": self.reply,
+            "handled_by": self.handled_by,
+            "timings_ms": {k: round(v, 2) for k, v in self.timings_ms.items()},
+        }
+        if len(self.calls) > 1:
+            data["calls"] = [{"intent": c.intent, "slots": jsonable(c.slots)} for c in self.calls]
+        if self.awaiting_confirmation:
+            data["awaiting_confirmation"] = True
+        return data
+
+
+def jsonable(slots: Mapping[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in slots.items():
+        if isinstance(value, float) and value.is_integer():
+            out[key] = int(value)
+        elif isinstance(value, str | int | float | bool) or value is None:
+            out[key] = value
+        elif isinstance(value, list | tuple):
+            out[key] = [v if isinstance(v, str | int | float | bool) else str(v) for v in value]
+        else:
+            out[key] = str(value)
+    return out
+
+
+@dataclass
+class Step:
+    call: IntentCall
+    texts: Mapping[str, str] = field(default_factory=dict)
+    response: str | None = None
+
+
+@dataclass
+class Dispatched:
+    actions: list[Action] = field(default_factory=list)
+    replies: list[str] = field(default_factory=list)
+    awaiting: bool = False
+
+
+_ARTICLES = frozenset({"the", "a", "an", "my", "all", "of"})
+
+
+def verb_prefix(text: str, match: TemplateMatch) -> str:
+    """The words before the first named thing: "turn off" in "turn off the lamp"."""
+    lowered = text.casefold()
+    starts = [
+        lowered.find(t.casefold())
+        for k, t in match.texts.items()
+        if k in ("name", "area", "floor", "domain", "device_class") and t
+    ]
+    starts = [i for i in starts if i > 0]
+    if not starts:
+        return ""
+    words = text[: min(starts)].split()
+    while words and words[-1].casefold() in _ARTICLES:
+        words.pop()
+    return " ".join(words)
+
+
+def step_of(match: TemplateMatch) -> Step:
+    return Step(IntentCall(match.intent, dict(match.slots)), dict(match.texts), match.response)
+
+
+def join_replies(replies: Sequence[str]) -> str:
+    parts = [r.strip() for r in replies if r and r.strip()]
+    if len(parts) < 2:
+        return parts[0] if parts else ""
+    return " ".join(p if p[-1] in ".!?" else p + "." for p in parts)
