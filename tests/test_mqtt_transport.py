@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import shutil
+import socket
 import subprocess
 import threading
 import uuid
@@ -24,6 +25,7 @@ from assistant.transports.mqtt import (
     Incoming,
     MqttConnection,
     Published,
+    Retained,
     backoff_delay,
 )
 from assistant.transports.mqtt_topics import topic_matches
@@ -320,3 +322,25 @@ async def test_tls_with_a_client_certificate(tmp_path: Path) -> None:
                 await conn.connect_or_raise(timeout=10)
     finally:
         broker.stop()
+
+
+async def test_birth_on_every_connection_and_will_when_the_process_vanishes(
+    broker: Broker,
+) -> None:
+    topic = f"presence/{uuid.uuid4().hex}"
+    config = _config(broker, keepalive=5)
+    seen: list[bytes] = []
+    async with asyncio.timeout(40), MqttConnection(_config(broker)) as watcher:
+        watcher.subscribe(topic, lambda m: seen.append(m.payload))
+        await watcher.wait_subscribed()
+        conn = MqttConnection(
+            config, will=Retained(topic, "offline"), birth=Retained(topic, "online")
+        )
+        await conn.__aenter__()
+        await until(lambda: seen == [b"online"])
+        # Vanish without a DISCONNECT: shut the socket down under paho.
+        assert conn._client is not None
+        conn._client._client.socket().shutdown(socket.SHUT_RDWR)  # type: ignore[union-attr]
+        await until(lambda: b"offline" in seen)
+        await until(lambda: seen[-1] == b"online")  # reconnected: birth again
+        await conn.__aexit__(None, None, None)

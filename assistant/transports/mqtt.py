@@ -69,6 +69,15 @@ Handler = Callable[[Incoming], None]
 
 
 @dataclass(frozen=True)
+class Retained:
+    """A will or birth message."""
+
+    topic: str
+    payload: str
+    retain: bool = True
+
+
+@dataclass(frozen=True)
 class Published:
     """A command the broker acknowledged (PUBACK)."""
 
@@ -147,11 +156,24 @@ class MqttConnection:
     """A broker connection that reconnects forever; see the module docstring."""
 
     def __init__(
-        self, config: MqttConfig, *, name: str = "assistant", reconnect: bool = True
+        self,
+        config: MqttConfig,
+        *,
+        name: str = "assistant",
+        reconnect: bool = True,
+        will: Retained | None = None,
+        birth: Retained | None = None,
     ) -> None:
-        """`reconnect=False` (one-shot commands): give up after a failed first attempt."""
+        """`reconnect=False` (one-shot commands): give up after a failed first attempt.
+
+        `will` is registered with the broker (published by it if this process
+        vanishes); `birth` is published (QoS 1) first on every connection,
+        before any queued command.
+        """
         self.config = config
         self._reconnect = reconnect
+        self._will = will
+        self._birth = birth
         self.client_id = config.client_id or f"{name}-{uuid.uuid4().hex[:10]}"
         self.last_error: str | None = None
         self.connections = 0  # successful connections so far
@@ -329,6 +351,9 @@ class MqttConnection:
             tls_insecure=config.tls_insecure if config.tls else None,
             timeout=10,
             logger=self._paho_log,
+            will=aiomqtt.Will(self._will.topic, self._will.payload, qos=1, retain=self._will.retain)
+            if self._will
+            else None,
         )
 
     async def _run(self) -> None:
@@ -342,6 +367,9 @@ class MqttConnection:
                 async with self._make_client() as client:
                     was_up = True
                     attempt = 0
+                    if self._birth is not None:
+                        birth = self._birth
+                        await client.publish(birth.topic, birth.payload, qos=1, retain=birth.retain)
                     self._on_up(client)
                     log.info("MQTT connected to %s as %s", where, self.client_id)
                     async with asyncio.TaskGroup() as group:
