@@ -230,3 +230,22 @@ async def test_ask_request_is_handled_as_spoken(stt: object) -> None:
         await pipeline.run(stop)
     assert results[0].transcript == "turn on the radio"
     assert results[0].started_by == "ask"
+
+
+async def test_streamed_command_is_transcribed_at_the_end_of_speech(
+    tmp_path: Path, stt: object
+) -> None:
+    wav = spoken(tmp_path / "a.wav", "turn off the garage light", voice="en-gb-x-rp", tail=1.5)
+    turns = TurnRunner(stt, echo(), None)  # type: ignore[arg-type]
+    listener = make_listener(Settings(), wake=True)
+    listener.feeder = turns.feeder()
+    results: list[TurnResult] = []
+    pipeline = LivePipeline(
+        ListSource(wav), listener, turns, on_turn=results.append, options=Options(earcon=False)
+    )
+    try:
+        await _run(pipeline)
+    finally:
+        turns.close()
+    assert len(results) == 1
+    assert "garage light" in results[0].transcript.lower()

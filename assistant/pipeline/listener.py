@@ -13,10 +13,11 @@ thread.  Modes:
 from __future__ import annotations
 
 import logging
+from collections import deque
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
-from assistant.audio import Samples
+from assistant.audio import SAMPLE_RATE, Samples
 from assistant.pipeline.messages import StartedBy, Utterance
 from assistant.vad import EndOfSpeech, SpeechStarted, SpeechTimeout, UtteranceEnded
 
@@ -34,6 +35,18 @@ class WakeDetector(Protocol):
 
     def reset(self) -> None:
         """Forget the audio seen so far."""
+        ...
+
+
+class StreamFeeder(Protocol):
+    """Receives a command's audio while it is spoken (streaming STT)."""
+
+    def accept(self, frame: Samples) -> None:
+        """More audio of the current command."""
+        ...
+
+    def reset(self) -> None:
+        """A new command begins; forget the previous audio."""
         ...
 
 
@@ -65,12 +78,24 @@ Event = WakeHeard | NothingSaid | CommandReady
 class Listener:
     """Wake word -> command -> busy, fed one frame at a time."""
 
-    def __init__(self, wake: WakeDetector | None, endpointer: EndOfSpeech) -> None:
+    def __init__(
+        self,
+        wake: WakeDetector | None,
+        endpointer: EndOfSpeech,
+        feeder: StreamFeeder | None = None,
+    ) -> None:
         self.wake = wake
         self.endpointer = endpointer
+        self.feeder = feeder
+        """When set, the command's audio is streamed to STT while it is spoken."""
         self.mode: Mode = "wake"
         self.started_by: StartedBy = "wake"
         self._speech = False
+        # Frames before speech starts, so the streamed audio has the same
+        # pre-roll as the utterance the endpointer cuts.
+        self._before: deque[Samples] = deque()
+        self._before_samples = 0
+        self._pre_roll = int(endpointer.settings.pre_roll_seconds * SAMPLE_RATE)
         self.idle()
 
     # --- mode changes (called by the pipeline) ------------------------------
@@ -87,7 +112,11 @@ class Listener:
         self.mode = "command"
         self.started_by = started_by
         self._speech = False
+        self._before.clear()
+        self._before_samples = 0
         self.endpointer.reset(arm_timeout=True)
+        if self.feeder is not None:
+            self.feeder.reset()
 
     def busy(self) -> None:
         """Thinking or speaking: audio is not a command, the wake word barges in."""
@@ -119,11 +148,29 @@ class Listener:
         for event in self.endpointer.process(frame):
             if isinstance(event, SpeechStarted):
                 self._speech = True
+                self._stream_pre_roll()
             elif isinstance(event, UtteranceEnded):
+                self._stream(frame)
                 return self._ready(event, now)
             elif isinstance(event, SpeechTimeout):
                 return self._nothing()
+        if self._speech:
+            self._stream(frame)
+        elif self.feeder is not None:
+            self._before.append(frame)
+            self._before_samples += frame.size
+            while self._before and self._before_samples - self._before[0].size >= self._pre_roll:
+                self._before_samples -= self._before.popleft().size
         return None
+
+    def _stream_pre_roll(self) -> None:
+        while self._before:
+            self._stream(self._before.popleft())
+        self._before_samples = 0
+
+    def _stream(self, frame: Samples) -> None:
+        if self.feeder is not None:
+            self.feeder.accept(frame)
 
     def _nothing(self) -> NothingSaid:
         started_by = self.started_by
@@ -131,6 +178,11 @@ class Listener:
         return NothingSaid(started_by)
 
     def _ready(self, event: UtteranceEnded, now: float) -> CommandReady:
-        utterance = Utterance(event.audio, end_of_speech=now, started_by=self.started_by)
+        utterance = Utterance(
+            event.audio,
+            end_of_speech=now,
+            started_by=self.started_by,
+            streamed=self.feeder is not None,
+        )
         self.busy()
         return CommandReady(utterance)

@@ -27,6 +27,8 @@ class Utterance:
     end_of_speech: float
     """time.monotonic() when the end of speech was detected."""
     started_by: StartedBy = "wake"
+    streamed: bool = False
+    """True when the STT engine already received the audio while it was spoken."""
 
 
 @dataclass(frozen=True)

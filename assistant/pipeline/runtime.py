@@ -132,6 +132,8 @@ class Runtime:
     ) -> None:
         if self.understanding is not None:
             self.understanding.close()
+        if self.turns is not None:
+            self.turns.close()
         await self._stack.aclose()
 
     def _ready(self, stage: str, started: float, detail: str) -> None:
@@ -193,6 +195,10 @@ class Runtime:
             return outcome_to_understood(await understanding.process(text))
 
         self.turns = TurnRunner(stt, understand, tts)
+        if stt is not None:
+            # The command's audio goes to STT while it is spoken: at the end of
+            # speech only the final decode is left (Vosk has done most of it).
+            self.listener.feeder = self.turns.feeder()
         if stt is not None and settings.stt.grammar:
             self._use_grammar(understanding)
 

@@ -14,9 +14,11 @@ import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Protocol
 
 from assistant.audio import SAMPLE_RATE, Samples
+from assistant.pipeline.listener import StreamFeeder
 from assistant.pipeline.messages import StartedBy, TurnResult, Understood, Utterance
 
 log = logging.getLogger(__name__)
@@ -51,6 +53,21 @@ class Synthesizer(Protocol):
         ...
 
 
+class _Feeder:
+    """Hands frames to the STT thread without waiting (order is kept)."""
+
+    def __init__(self, runner: TurnRunner) -> None:
+        self.runner = runner
+
+    def accept(self, frame: Samples) -> None:
+        if self.runner.stt is not None:
+            self.runner._stt_thread.submit(self.runner._stream_accept, frame)
+
+    def reset(self) -> None:
+        if self.runner.stt is not None:
+            self.runner._stt_thread.submit(self.runner._stream_reset)
+
+
 def _ms(start: float, end: float | None = None) -> float:
     return ((time.monotonic() if end is None else end) - start) * 1000.0
 
@@ -72,16 +89,40 @@ class TurnRunner:
         self.phrases: Callable[[], list[str]] | None = None
         """For closed-vocabulary STT (Vosk grammar): what the home understands now."""
         self.phrases_stale = False
+        self._stt_thread = ThreadPoolExecutor(1, thread_name_prefix="stt")
 
-    def _decode(self, samples: Samples) -> str:
-        assert self.stt is not None
+    # --- STT: every engine call runs on one worker thread, in order ----------
+    def feeder(self) -> StreamFeeder:
+        """Streams a command's audio into the engine while it is spoken."""
+        return _Feeder(self)
+
+    def close(self) -> None:
+        """Stop the STT thread (work not started is dropped)."""
+        self._stt_thread.shutdown(wait=False, cancel_futures=True)
+
+    def _refresh_phrases(self) -> None:
         if self.phrases is not None and self.phrases_stale:
-            # Changed devices change the grammar; rebuilt here, between utterances,
-            # in the thread that owns the engine.
+            # Changed devices change the grammar; rebuilt between utterances,
+            # on the thread that owns the engine.
             self.phrases_stale = False
             self._set_phrases(self.phrases())
+
+    def _stream_reset(self) -> None:
+        assert self.stt is not None
+        self._refresh_phrases()
+        self.stt.reset()
+
+    def _stream_accept(self, frame: Samples) -> None:
+        assert self.stt is not None
+        self.stt.accept(frame)
+
+    def _decode(self, samples: Samples | None) -> str:
+        assert self.stt is not None
+        if samples is not None:
+            self._refresh_phrases()
         try:
-            self.stt.accept(samples)
+            if samples is not None:
+                self.stt.accept(samples)
             transcript = self.stt.finish()
         except BaseException:
             self.stt.reset()
@@ -105,7 +146,10 @@ class TurnRunner:
         if self.stt is None:
             raise RuntimeError("no speech recognition engine loaded")
         start = time.monotonic()
-        text = await asyncio.to_thread(self._decode, utterance.samples)
+        loop = asyncio.get_running_loop()
+        # Streamed: the engine already has the audio; only the final decode is left.
+        samples = None if utterance.streamed else utterance.samples
+        text = await loop.run_in_executor(self._stt_thread, self._decode, samples)
         return text, _ms(start)
 
     async def from_audio(self, utterance: Utterance, speak: bool = True) -> TurnResult:
