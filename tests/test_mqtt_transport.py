@@ -26,8 +26,8 @@ from assistant.transports.mqtt import (
     MqttConnection,
     Published,
     Retained,
-    backoff_delay,
 )
+from assistant.transports.mqtt_options import backoff_delay
 from assistant.transports.mqtt_topics import topic_matches
 from tests.conftest import Broker, free_port
 

@@ -32,8 +32,6 @@ import asyncio
 import contextlib
 import logging
 import math
-import random
-import ssl
 import time
 import uuid
 from collections import deque
@@ -43,16 +41,19 @@ from types import TracebackType
 from typing import Self
 
 import aiomqtt
-from aiomqtt.exceptions import MqttConnectError
 
 from assistant.config import MqttConfig
 from assistant.errors import UserError
+from assistant.transports.mqtt_options import (
+    LastProblem,
+    backoff_delay,
+    describe_error,
+    tls_parameters,
+)
 from assistant.transports.mqtt_topics import has_wildcard, topic_matches
 
 log = logging.getLogger(__name__)
 
-BACKOFF_FIRST_SECONDS = 1.0
-BACKOFF_CAP_SECONDS = 30.0
 SUBSCRIBE_CHUNK = 200
 
 
@@ -109,49 +110,6 @@ class _Outgoing:
     timer: asyncio.TimerHandle | None = None
 
 
-def backoff_delay(attempt: int, rng: Callable[[], float] = random.random) -> float:
-    """Seconds before reconnect attempt `attempt` (0-based): 1, 2, 4 ... 30, +-25 % jitter."""
-    base = min(BACKOFF_CAP_SECONDS, BACKOFF_FIRST_SECONDS * 2.0 ** min(attempt, 16))
-    jitter: float = 0.75 + 0.5 * rng()
-    return min(BACKOFF_CAP_SECONDS, base * jitter)
-
-
-def _tls_parameters(config: MqttConfig) -> aiomqtt.TLSParameters | None:
-    if not config.tls:
-        return None
-    # Without a CA file an insecure lab broker's self-signed certificate cannot
-    # be verified at all; with one, "insecure" only skips the host name check.
-    insecure_without_ca = config.tls_insecure and config.ca_file is None
-    return aiomqtt.TLSParameters(
-        ca_certs=str(config.ca_file) if config.ca_file else None,
-        certfile=str(config.cert_file) if config.cert_file else None,
-        keyfile=str(config.key_file) if config.key_file else None,
-        cert_reqs=ssl.CERT_NONE if insecure_without_ca else ssl.CERT_REQUIRED,
-    )
-
-
-def describe_error(exc: BaseException) -> str:
-    """One line for a connection failure."""
-    if isinstance(exc, MqttConnectError):
-        # ReasonCode's str is e.g. "Not authorized"; v3.1.1 codes have a text already.
-        detail = str(exc.rc) if not isinstance(exc.rc, int) else str(exc).split("] ", 1)[-1]
-        return f"the broker refused the connection: {detail}"
-    text = str(exc).strip() or type(exc).__name__
-    return text.splitlines()[0]
-
-
-class _LastProblem(logging.Handler):
-    """Keeps paho's last warning: why a TLS handshake or a read failed."""
-
-    def __init__(self) -> None:
-        super().__init__(logging.WARNING)
-        self.message: str | None = None
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.message = record.getMessage().strip().splitlines()[0]
-        log.debug("paho: %s", self.message)
-
-
 class MqttConnection:
     """A broker connection that reconnects forever; see the module docstring."""
 
@@ -180,7 +138,7 @@ class MqttConnection:
         self._client: aiomqtt.Client | None = None
         # paho reports socket and TLS failures only through its logger: keep
         # the last one for the error message instead of printing it.
-        self._paho_problem = _LastProblem()
+        self._paho_problem = LastProblem()
         self._paho_log = logging.Logger(f"{__name__}.paho", logging.WARNING)  # noqa: LOG001
         self._paho_log.addHandler(self._paho_problem)
         self._paho_log.propagate = False
@@ -347,7 +305,7 @@ class MqttConnection:
             password=config.password,
             identifier=self.client_id,
             keepalive=config.keepalive,
-            tls_params=_tls_parameters(config),
+            tls_params=tls_parameters(config),
             tls_insecure=config.tls_insecure if config.tls else None,
             timeout=10,
             logger=self._paho_log,
