@@ -72,7 +72,8 @@ async def test_ask_over_mqtt_acts_and_publishes_the_reply(tmp_path: Path, broker
         proc = await _start(_config(tmp_path, broker, prefix, site), "--input", "-")
         try:
             async with asyncio.timeout(120):
-                await _wait_payload(client, "/available", "online")
+                # "idle" comes once the pipeline runs (ask is subscribed by then).
+                await _wait_payload(client, "/state", "idle")
                 await client.publish(f"assistant/{site}/ask", "turn on the kitchen light", qos=1)
                 reply = json.loads(await _wait_payload(client, "/reply"))
                 await fleet.wait_for_state("light.kitchen_ceiling", "on")

@@ -20,13 +20,12 @@ from typing import Any, Self
 
 from assistant.config import Settings
 from assistant.errors import UserError
-from assistant.interface import Interface, Request
+from assistant.interface import ONLINE, Interface, Request
 from assistant.pipeline.devices import Devices, open_devices
 from assistant.pipeline.listener import Listener
 from assistant.pipeline.messages import Understood
-from assistant.pipeline.presence import Presence
 from assistant.pipeline.turn import Synthesizer, TurnRunner
-from assistant.transports.mqtt import Incoming, MqttConnection
+from assistant.transports.mqtt import Incoming, MqttConnection, Retained
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +52,10 @@ class LoadTimes:
     """Seconds each stage took to become ready."""
 
     stages: dict[str, float] = field(default_factory=dict)
+
+
+async def _no_publish(topic: str, payload: str, retain: bool) -> None:
+    """Placeholder publisher for computing topics before the connection exists."""
 
 
 def outcome_to_understood(outcome: Any) -> Understood:
@@ -145,8 +148,16 @@ class Runtime:
         settings = self.settings
         # The broker connection starts first: it comes up while models load.
         started = time.monotonic()
+        will = birth = None
+        if self.options.interface and settings.site.mqtt_interface:
+            # Availability rides on the one shared connection: "online" first on
+            # every (re)connect, "offline" from the broker if we vanish.
+            topic, offline = Interface(settings.site.id, _no_publish).will()
+            will, birth = Retained(topic, offline), Retained(topic, ONLINE)
         self.connection = await self._stack.enter_async_context(
-            MqttConnection(settings.mqtt, name=f"assistant-{settings.site.id}")
+            MqttConnection(
+                settings.mqtt, name=f"assistant-{settings.site.id}", will=will, birth=birth
+            )
         )
 
         stt = None
@@ -187,7 +198,7 @@ class Runtime:
         self._ready("understanding", t0, f"templates + LLM {llm}")
 
         if self.options.interface and settings.site.mqtt_interface:
-            await self._start_interface()
+            self._start_interface()
 
         understanding = self.understanding
 
@@ -264,7 +275,7 @@ class Runtime:
                 await self.connection.wait_connected()
         self._ready("mqtt", started, f"connected to {where}")
 
-    async def _start_interface(self) -> None:
+    def _start_interface(self) -> None:
         assert self.connection is not None
         connection = self.connection
 
@@ -285,6 +296,4 @@ class Runtime:
         for topic in interface.topics.subscriptions():
             connection.subscribe(topic, on_message)
         self.interface = interface
-        # The last will rides on a small second session (see presence.py).
-        await self._stack.enter_async_context(Presence(self.settings.mqtt, interface))
         self.status(f"{'interface':<14} ready  {interface.topics.base}/...")
