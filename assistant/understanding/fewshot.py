@@ -33,27 +33,59 @@ EXAMPLE_ENTITIES = (
 )
 EXAMPLE_AREAS = ("Study", "Hallway", "Attic", "Shed", "Patio")
 EXAMPLE_FLOORS = ("Top Floor",)
+EXAMPLE_VOCABULARY = Vocabulary(
+    names=tuple(entity[0] for entity in EXAMPLE_ENTITIES),
+    areas=EXAMPLE_AREAS,
+    floors=EXAMPLE_FLOORS,
+)
 
+
+def _call(intent: str, **slots: object) -> list[IntentCall]:
+    return [IntentCall(intent, slots)]
+
+
+# Everyday phrasings the templates do not cover, in the example home only.
 HAND_WRITTEN: tuple[Example, ...] = (
-    ("could you put the hall light on for me", [IntentCall("HassTurnOn", {"name": "Hall Light"})]),
-    (
-        "i don't need the reading lamp any more",
-        [IntentCall("HassTurnOff", {"name": "Reading Lamp"})],
-    ),
+    ("could you put the hall light on for me", _call("HassTurnOn", name="Hall Light")),
+    ("i don't need the reading lamp any more", _call("HassTurnOff", name="Reading Lamp")),
+    ("it's gloomy in the study", _call("HassTurnOn", area="Study", domain="light")),
+    ("no lights needed in the hallway", _call("HassTurnOff", area="Hallway", domain="light")),
     (
         "make the hall light 40 percent bright",
-        [IntentCall("HassLightSet", {"name": "Hall Light", "brightness": 40})],
+        _call("HassLightSet", name="Hall Light", brightness=40),
     ),
-    ("shut the shed door", [IntentCall("HassTurnOff", {"name": "Shed Door"})]),
+    ("reading lamp in purple please", _call("HassLightSet", name="Reading Lamp", color="purple")),
     (
-        "is the patio lock unlocked",
-        [IntentCall("HassGetState", {"name": "Patio Lock", "state": "unlocked"})],
+        "the attic fan should run at 60 percent",
+        _call("HassFanSetSpeed", name="Attic Fan", percentage=60),
     ),
+    ("get the attic fan going", _call("HassTurnOn", name="Attic Fan")),
+    ("shut the shed door", _call("HassTurnOff", name="Shed Door")),
+    ("shed door open to 30 percent", _call("HassSetPosition", name="Shed Door", position=30)),
+    ("please lock up the patio lock", _call("HassTurnOn", name="Patio Lock")),
+    ("let me in through the patio lock", _call("HassTurnOff", name="Patio Lock")),
+    ("warm the place up to 22 degrees", _call("HassClimateSetTemperature", temperature=22)),
+    ("how warm is the study", _call("HassClimateGetTemperature", area="Study")),
+    ("is the patio lock unlocked", _call("HassGetState", name="Patio Lock", state="unlocked")),
+    ("is the hall light still on", _call("HassGetState", name="Hall Light", state="on")),
+    ("dusty, clean the floors", _call("HassVacuumStart", name="Dusty")),
+    ("send dusty back to charge", _call("HassVacuumReturnToBase", name="Dusty")),
+    ("what hour is it", _call("HassGetCurrentTime")),
+    ("what day is it today", _call("HassGetCurrentDate")),
+    ("set a timer for 3 minutes", _call("HassStartTimer", minutes=3)),
+    ("never mind that", _call("HassNevermind")),
     (
         "switch off the reading lamp and the attic fan",
         [
             IntentCall("HassTurnOff", {"name": "Reading Lamp"}),
             IntentCall("HassTurnOff", {"name": "Attic Fan"}),
+        ],
+    ),
+    (
+        "lock the patio lock and close the shed door",
+        [
+            IntentCall("HassTurnOn", {"name": "Patio Lock"}),
+            IntentCall("HassTurnOff", {"name": "Shed Door"}),
         ],
     ),
     ("what is the tallest mountain in the world", []),
@@ -93,11 +125,7 @@ def template_examples(
 
     intents, lists = _intents_and_lists(language)
     by_name = {schema.name: schema for schema in schemas}
-    vocabulary = Vocabulary(
-        names=tuple(entity[0] for entity in EXAMPLE_ENTITIES),
-        areas=EXAMPLE_AREAS,
-        floors=EXAMPLE_FLOORS,
-    )
+    vocabulary = EXAMPLE_VOCABULARY
     rng = random.Random(seed)
     examples: list[Example] = []
     for schema in schemas:
@@ -145,6 +173,15 @@ def template_examples(
 
 def default_examples(schemas: Sequence[IntentSchema], *, language: str = "en") -> list[Example]:
     """Template samples for the given schemas plus the hand-written compound/none ones."""
-    known = {schema.name for schema in schemas}
-    hand = [ex for ex in HAND_WRITTEN if all(call.intent in known for call in ex[1])]
+    by_name = {schema.name: schema for schema in schemas}
+    hand = []
+    for text, calls in HAND_WRITTEN:
+        try:
+            checked = [
+                validate_call({"intent": c.intent, **c.slots}, by_name, EXAMPLE_VOCABULARY)
+                for c in calls
+            ]
+        except OutputError:
+            continue  # an intent or slot these schemas do not have
+        hand.append((text, checked))
     return template_examples(schemas, language=language) + hand

@@ -3,16 +3,21 @@
 Blocking by design: callers run `LlmFallback.parse` in a worker thread. One
 model, one lock: llama.cpp contexts are not thread-safe.
 
-The static prompt prefix is tokenized once and fed first, the sentence after:
-llama-cpp-python keeps the evaluated tokens (`_input_ids`) and, on the next
-call, only evaluates what differs from them, so each sentence costs the
-sentence's tokens plus the answer. `warm()` evaluates the prefix ahead of the
-first sentence.
+The static prompt prefix is tokenized once and fed first, the sentence after.
+The context keeps the evaluated tokens; each call keeps the longest common
+prefix with them in the KV cache and evaluates only the rest, so a sentence
+costs its own tokens plus the answer (`LlmTimings.prompt_tokens_evaluated`
+shows it). `warm()` evaluates the prefix ahead of the first sentence.
+
+Decoding is greedy under the grammar, with a token bound and a wall-clock
+limit checked between tokens (and between prompt chunks); any failure comes
+back as `LlmResult.error`, one line, never as an exception.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import threading
 import time
 from collections.abc import Sequence
@@ -29,6 +34,7 @@ from assistant.understanding.prompt import Prompt, build_prompt, style_for
 __all__ = ["LlmFallback", "LlmResult", "LlmTimings", "Vocabulary", "rss_bytes"]
 
 MAX_TOKENS = 96
+_EVAL_CHUNK = 128  # prompt tokens per decode call; the deadline is checked between chunks
 
 
 @dataclass(frozen=True)
@@ -105,10 +111,9 @@ class LlmFallback:
         self._key: tuple[Any, ...] | None = None
         self._prompt: Prompt | None = None
         self._prefix_tokens: list[int] = []
-        self._grammar: Any = None
-        self._stop_tokens = {self._llm.token_eos()}
-        if self.style == "chat":
-            self._stop_tokens.update(self._llm.tokenize(b"<|im_end|>", False, True))
+        self._grammar: _GrammarSampler | None = None
+        self._examples_for: tuple[IntentSchema, ...] | None = None
+        self._generated_examples: list[tuple[str, list[IntentCall]]] = []
 
     # ------------------------------------------------------------ prompt state
 
@@ -117,15 +122,24 @@ class LlmFallback:
         key = (tuple(schemas), vocabulary)
         if key == self._key:
             return
-        from llama_cpp.llama_grammar import LlamaGrammar
-
-        examples = self._examples or default_examples(schemas)
+        examples = self._examples or self._default_examples(tuple(schemas))
         self._prompt = build_prompt(schemas, vocabulary, examples, self.style)
         self._prefix_tokens = self._llm.tokenize(
             self._prompt.prefix.encode("utf-8"), add_bos=True, special=True
         )
-        self._grammar = LlamaGrammar.from_string(build_grammar(schemas, vocabulary), verbose=False)
+        if self._grammar is not None:
+            self._grammar.close()
+        self._grammar = _GrammarSampler(self._llm, build_grammar(schemas, vocabulary))
         self._key = key
+
+    def _default_examples(
+        self, schemas: tuple[IntentSchema, ...]
+    ) -> list[tuple[str, list[IntentCall]]]:
+        # Examples depend on the intents only: names changing must not resample them.
+        if self._examples_for != schemas:
+            self._generated_examples = default_examples(schemas)
+            self._examples_for = schemas
+        return self._generated_examples
 
     @property
     def prefix(self) -> str:
@@ -145,7 +159,10 @@ class LlmFallback:
     ) -> LlmResult:
         """Sentence -> validated calls; never raises for bad output or a timeout."""
         with self._lock:
-            self._prepare(schemas, vocabulary)
+            try:
+                self._prepare(schemas, vocabulary)
+            except ValueError as problem:  # a grammar llama.cpp refuses: a bug, not a crash
+                return LlmResult(error=f"cannot build the model's grammar: {problem}")
             raw, timings, error = self._generate(text)
         if error is not None:
             return LlmResult(raw=raw, timings=timings, error=error)
@@ -158,45 +175,40 @@ class LlmFallback:
     def _generate(
         self, text: str, *, warm_only: bool = False
     ) -> tuple[str, LlmTimings, str | None]:
+        """Evaluate what is not cached yet, then decode greedily under the grammar."""
         import llama_cpp
 
         assert self._prompt is not None
+        assert self._grammar is not None
         llm = self._llm
         started = time.perf_counter()
-        deadline = started + self.timeout_s
-        suffix = [] if warm_only else self._suffix_tokens(text)
-        tokens = self._prefix_tokens + suffix
+        # Warming is a one-off at start-up: it is not bound by the per-sentence limit.
+        deadline = math.inf if warm_only else started + self.timeout_s
+        tokens = self._prefix_tokens + ([] if warm_only else self._suffix_tokens(text))
         if len(tokens) + self.max_tokens > llm.n_ctx():
             return "", LlmTimings(), f"prompt too long for the context ({len(tokens)} tokens)"
         llama_cpp.llama_perf_context_reset(llm.ctx)
-        timed_out = False
-
-        def out_of_time(_ids: Any, _logits: Any) -> bool:
-            nonlocal timed_out
-            timed_out = time.perf_counter() > deadline
-            return timed_out
-
+        timed_out = not self._evaluate(tokens, deadline)
+        prompt_done = time.perf_counter()
         out: list[int] = []
-        first_token_at = None
-        generator = llm.generate(
-            tokens,
-            temp=0.0,
-            repeat_penalty=1.0,
-            grammar=None if warm_only else self._grammar,
-            stopping_criteria=llama_cpp.StoppingCriteriaList([out_of_time]),
-        )
-        for token in generator:
-            if first_token_at is None:
-                first_token_at = time.perf_counter()
-            if warm_only or token in self._stop_tokens or self._is_end(token):
-                break
-            out.append(token)
-            if len(out) >= self.max_tokens:
-                break
-        generator.close()
+        truncated = False
+        if not warm_only and not timed_out:
+            self._grammar.reset()
+            while True:
+                if time.perf_counter() > deadline:
+                    timed_out = True
+                    break
+                token = self._grammar.next_token()
+                if llama_cpp.llama_vocab_is_eog(llm._model.vocab, token):
+                    break  # the grammar only allows an end once the output is complete
+                self._grammar.accept(token)
+                out.append(token)
+                if len(out) >= self.max_tokens:
+                    truncated = True
+                    break
+                llm.eval([token])
         finished = time.perf_counter()
         perf = llama_cpp.llama_perf_context(llm.ctx)
-        prompt_done = first_token_at or finished
         timings = LlmTimings(
             total_ms=(finished - started) * 1000,
             prompt_ms=(prompt_done - started) * 1000,
@@ -208,14 +220,29 @@ class LlmFallback:
         raw = llm.detokenize(out).decode("utf-8", errors="replace").strip()
         if timed_out:
             return raw, timings, f"model timed out after {self.timeout_s:g} s"
-        if len(out) >= self.max_tokens and not warm_only:
+        if truncated:
             return raw, timings, f"model output exceeded {self.max_tokens} tokens"
         return raw, timings, None
 
-    def _is_end(self, token: int) -> bool:
-        import llama_cpp
+    def _evaluate(self, tokens: list[int], deadline: float) -> bool:
+        """Bring the context to `tokens`, reusing the longest cached prefix.
 
-        return bool(llama_cpp.llama_vocab_is_eog(self._llm._model.vocab, token))
+        Evaluates in chunks so a long (re)built prefix can still be stopped by
+        the deadline; returns False when it was. At least the last token is
+        always evaluated so its logits are fresh.
+        """
+        llm = self._llm
+        cached = llm.input_ids[: llm.n_tokens]
+        keep = 0
+        limit = min(len(cached), len(tokens) - 1)
+        while keep < limit and cached[keep] == tokens[keep]:
+            keep += 1
+        llm.n_tokens = keep  # llm.eval drops the KV cache from n_tokens on
+        for start in range(keep, len(tokens), _EVAL_CHUNK):
+            if start > keep and time.perf_counter() > deadline:
+                return False
+            llm.eval(tokens[start : start + _EVAL_CHUNK])
+        return True
 
     def _suffix_tokens(self, text: str) -> list[int]:
         assert self._prompt is not None
@@ -225,7 +252,86 @@ class LlmFallback:
 
     def close(self) -> None:
         """Free the model now rather than at garbage collection."""
+        if self._grammar is not None:
+            self._grammar.close()
+            self._grammar = None
         self._llm.close()
+
+
+class _GrammarSampler:
+    """Greedy decoding under a GBNF grammar, cheap on large vocabularies.
+
+    Applying a grammar to every candidate costs a pass over the vocabulary
+    (262k entries for Gemma) per token. As llama.cpp's own common sampler
+    does, take the best token first and check only it against the grammar;
+    the full constrained pass runs only when that token is not allowed.
+    Greedy either way, so the result is the same as constraining everything.
+    """
+
+    def __init__(self, llm: Any, grammar: str) -> None:
+        import llama_cpp
+        import numpy as np
+
+        self._llm = llm
+        self._sampler = llama_cpp.llama_sampler_init_grammar(
+            llm._model.vocab, grammar.encode("utf-8"), b"root"
+        )
+        if not self._sampler:
+            raise ValueError("llama.cpp rejected the generated grammar")
+        n_vocab = llm.n_vocab()
+        dtype = np.dtype([("id", np.int32), ("logit", np.float32), ("p", np.float32)])
+        self._all = np.zeros(n_vocab, dtype=dtype)
+        self._all["id"] = np.arange(n_vocab, dtype=np.int32)
+        self._one = np.zeros(1, dtype=dtype)
+        self._n_vocab = n_vocab
+
+    def _apply(self, data: Any) -> None:
+        import ctypes
+
+        import llama_cpp
+
+        candidates = llama_cpp.llama_token_data_array(
+            data=data.ctypes.data_as(ctypes.POINTER(llama_cpp.llama_token_data)),
+            size=len(data),
+            selected=-1,
+            sorted=False,
+        )
+        llama_cpp.llama_sampler_apply(self._sampler, ctypes.byref(candidates))
+
+    def next_token(self) -> int:
+        """The most likely token the grammar allows after what was accepted."""
+        import numpy as np
+
+        logits = np.ctypeslib.as_array(self._llm._ctx.get_logits(), shape=(self._n_vocab,))
+        best = int(np.argmax(logits))
+        self._one["id"] = best
+        self._one["logit"] = logits[best]
+        self._apply(self._one)
+        if np.isfinite(self._one["logit"][0]):
+            return best
+        self._all["logit"] = logits
+        self._apply(self._all)
+        return int(self._all["id"][int(np.argmax(self._all["logit"]))])
+
+    def accept(self, token: int) -> None:
+        """Advance the grammar past `token`."""
+        import llama_cpp
+
+        llama_cpp.llama_sampler_accept(self._sampler, token)
+
+    def reset(self) -> None:
+        """Back to the start of the grammar."""
+        import llama_cpp
+
+        llama_cpp.llama_sampler_reset(self._sampler)
+
+    def close(self) -> None:
+        """Free the llama.cpp sampler."""
+        import llama_cpp
+
+        if self._sampler:
+            llama_cpp.llama_sampler_free(self._sampler)
+            self._sampler = None
 
 
 def result_as_dict(result: LlmResult) -> dict[str, Any]:
