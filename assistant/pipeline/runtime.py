@@ -71,7 +71,7 @@ def outcome_to_understood(outcome: Any) -> Understood:
     )
 
 
-def make_listener(settings: Settings, wake: bool) -> Listener:
+def make_listener(settings: Settings, wake: bool, vad_engine: str | None = None) -> Listener:
     """Wake word detector (unless off) and end-of-speech detector from the settings."""
     from assistant.vad import EndOfSpeech, EndpointSettings, create_engine
     from assistant.wake import WakeWordDetector
@@ -82,7 +82,8 @@ def make_listener(settings: Settings, wake: bool) -> Listener:
         else None
     )
     endpointer = EndOfSpeech(
-        create_engine(settings.vad.engine), EndpointSettings.from_config(settings.vad)
+        create_engine(vad_engine or settings.vad.engine),  # type: ignore[arg-type]
+        EndpointSettings.from_config(settings.vad),
     )
     return Listener(detector, endpointer)
 
@@ -117,6 +118,7 @@ class Runtime:
         self.listener: Listener | None = None
         self.turns: TurnRunner | None = None
         self.llm_loaded = False
+        self._fallback: Any = None
         self._stack = contextlib.AsyncExitStack()
 
     async def __aenter__(self) -> Self:
@@ -168,15 +170,7 @@ class Runtime:
             stt = await asyncio.to_thread(create_engine, settings)
             self._ready("speech-to-text", t0, f"{stt.name} {stt.model_name}")
 
-        t0 = time.monotonic()
-        self.listener = await asyncio.to_thread(make_listener, settings, self.options.wake)
-        wake = self.listener.wake
-        self._ready(
-            "wake word",
-            t0,
-            f"{settings.wake.model}" if wake is not None else "off (every utterance is a command)",
-        )
-        self.times.stages.setdefault("vad", 0.0)
+        await self._load_listener()
 
         tts = None
         if self.options.speak:
@@ -206,12 +200,39 @@ class Runtime:
             return outcome_to_understood(await understanding.process(text))
 
         self.turns = TurnRunner(stt, understand, tts)
-        if stt is not None:
+        if stt is not None and self.listener is not None:
             # The command's audio goes to STT while it is spoken: at the end of
             # speech only the final decode is left (Vosk has done most of it).
             self.listener.feeder = self.turns.feeder()
         if stt is not None and settings.stt.grammar:
             self._use_grammar(understanding)
+
+    async def _load_listener(self) -> None:
+        """The LLM (if on), then wake word and VAD."""
+        settings = self.settings
+        # The LLM loads before the VAD: Silero VAD and llama.cpp each bundle a
+        # libggml-base.so.0 and only one can be loaded in a process, so with
+        # the LLM on, the VAD is WebRTC's (the next best on our measurements).
+        if settings.understanding.llm != "off":
+            t0 = time.monotonic()
+            self._fallback = await asyncio.to_thread(self._load_fallback)
+            if self._fallback is not None:
+                self._ready("llm", t0, settings.understanding.llm_model)
+        vad = settings.vad.engine
+        if self._fallback is not None and vad == "silero":
+            vad = "webrtc"
+        t0 = time.monotonic()
+        self.listener = await asyncio.to_thread(make_listener, settings, self.options.wake, vad)
+        if vad != settings.vad.engine:
+            self._ready("vad", t0, f"{vad} (Silero cannot share a process with llama.cpp)")
+        else:
+            self._ready("vad", t0, vad)
+        wake = self.listener.wake
+        self._ready(
+            "wake word",
+            t0,
+            f"{settings.wake.model}" if wake is not None else "off (every utterance is a command)",
+        )
 
     def _use_grammar(self, understanding: Any) -> None:
         """Vosk grammar mode: recognise only what the home understands (and yes/no)."""
@@ -231,18 +252,24 @@ class Runtime:
         self.devices.registry.add_listener(stale)
         self.status(f"{'grammar':<14} on     {len(phrases())} phrases")
 
-    def _build_understanding(self) -> Any:
-        from assistant.understanding.factory import build, make_fallback
+    def _load_fallback(self) -> Any:
+        """The LLM fallback, or None with one status line saying why not."""
+        from assistant.understanding.factory import make_fallback
 
-        assert self.devices is not None
-        fallback = None
         try:
-            fallback = make_fallback(self.settings)
+            return make_fallback(self.settings)
         except UserError as exc:
             # A missing GGUF model is not fatal: templates still work.
             self.status(f"{'llm':<14} off    {exc}")
         except (RuntimeError, OSError, ImportError) as exc:
             self.status(f"{'llm':<14} off    llama.cpp cannot be loaded ({exc})")
+        return None
+
+    def _build_understanding(self) -> Any:
+        from assistant.understanding.factory import build
+
+        assert self.devices is not None
+        fallback = self._fallback
         self.llm_loaded = fallback is not None
         understanding, _ = build(
             self.settings,
