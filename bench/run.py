@@ -174,20 +174,28 @@ def main() -> int:
     parser.add_argument("--name", default=platform.node() or "machine", help="results file name")
     parser.add_argument("--only", choices=["e2e", "components"], help="run one half only")
     parser.add_argument("--utterances", type=int, default=24, help="template-path utterances")
+    parser.add_argument(
+        "--skip",
+        nargs="+",
+        default=[],
+        choices=["stt", "vad", "wake", "llm"],
+        help="benches to skip",
+    )
     args = parser.parse_args()
     results: dict[str, Any] = {"machine": machine(), "targets": TARGETS}
     with tempfile.TemporaryDirectory(prefix="bench-run-") as tmp_name:
         tmp = Path(tmp_name)
         if args.only != "e2e":
+            plan: dict[str, tuple[list[str], Path | None, float]] = {
+                "stt": ([str(BENCH / "stt.py"), str(tmp / "stt.json")], tmp / "stt.json", 1800),
+                "vad": ([str(BENCH / "vad.py")], None, 900),
+                "wake": ([str(BENCH / "wake.py")], None, 900),
+                "llm": ([str(BENCH / "llm.py"), str(tmp / "llm.json")], tmp / "llm.json", 3600),
+            }
             results["components"] = {
-                "stt": component(
-                    "stt", [str(BENCH / "stt.py"), str(tmp / "stt.json")], tmp / "stt.json", 1800
-                ),
-                "vad": component("vad", [str(BENCH / "vad.py")], None, 900),
-                "wake": component("wake", [str(BENCH / "wake.py")], None, 900),
-                "llm": component(
-                    "llm", [str(BENCH / "llm.py"), str(tmp / "llm.json")], tmp / "llm.json", 3600
-                ),
+                name: component(name, argv, out, limit)
+                for name, (argv, out, limit) in plan.items()
+                if name not in args.skip
             }
         if args.only != "components":
             results["e2e"] = {"whisper": e2e("whisper", args.utterances, tmp)}

@@ -21,7 +21,7 @@ from assistant.audio import SAMPLE_RATE, Samples
 from assistant.audio.sources import WavSource
 from assistant.audio.wav import write_wav
 from assistant.config import Settings
-from assistant.interface import Ask, Interface, Request
+from assistant.interface import Ask, Interface, Request, Say
 from assistant.pipeline.live import LivePipeline, Options
 from assistant.pipeline.messages import TurnResult, Understood
 from assistant.pipeline.runtime import make_listener
@@ -45,6 +45,7 @@ class PacedSink:
     def __init__(self) -> None:
         self.played: list[int] = []  # samples actually played, per play()
         self.requested: list[int] = []
+        self.finished = asyncio.Event()  # set when a play() ran to its end
 
     async def play(self, samples: Samples) -> None:
         self.requested.append(samples.size)
@@ -53,6 +54,7 @@ class PacedSink:
         for start in range(0, samples.size, block):
             await asyncio.sleep(block / SAMPLE_RATE)
             self.played[-1] = min(samples.size, start + block)
+        self.finished.set()
 
 
 class ListSource:
@@ -249,3 +251,38 @@ async def test_streamed_command_is_transcribed_at_the_end_of_speech(
         turns.close()
     assert len(results) == 1
     assert "garage light" in results[0].transcript.lower()
+
+
+async def test_say_request_is_spoken(stt: object) -> None:
+    requests: asyncio.Queue[Request] = asyncio.Queue()
+    sink = PacedSink()
+
+    async def endless() -> AsyncIterator[Samples]:
+        while True:
+            await asyncio.sleep(0.03)
+            yield np.zeros(480, dtype=np.int16)
+
+    class Quiet:
+        name = "quiet"
+
+        def frames(self) -> AsyncIterator[Samples]:
+            return endless()
+
+    stop = asyncio.Event()
+    pipeline = LivePipeline(
+        Quiet(),
+        make_listener(Settings(), wake=True),
+        TurnRunner(stt, echo(), TtsSynthesizer(Settings().tts)),  # type: ignore[arg-type]
+        sink=sink,
+        requests=requests,
+    )
+    requests.put_nowait(Say("the laundry is done"))
+    task = asyncio.create_task(pipeline.run(stop))
+    async with asyncio.timeout(20):
+        await sink.finished.wait()
+    stop.set()
+    async with asyncio.timeout(5):
+        await task
+    assert len(sink.requested) == 1
+    assert sink.requested[0] > 16000 * 0.8  # about a second of speech
+    assert pipeline.state == "idle"
