@@ -142,6 +142,10 @@ async def _path_latencies(
         outcome = await files.process(wav)
         result = outcome.result
         row: dict[str, Any] = {"file": wav.name, "transcript": result.transcript if result else ""}
+        if result is not None and result.understood is not None:
+            row["handled_by"] = result.understood.handled_by
+            row["intent"] = result.understood.intent
+            row["decision_ms"] = round(result.timings_ms.get("end_of_speech_to_action", 0.0), 1)
         acted = result is not None and result.understood is not None and result.understood.actions
         try:
             async with asyncio.timeout(5 if acted else 0.01):
@@ -207,6 +211,9 @@ async def measure(engine: str, utterances: int, llm: str) -> dict[str, Any]:
                     if runtime.llm_loaded:
                         lat, _, details = await _path_latencies(files, fleet, fallback_wavs)
                         out["fallback"] = _summary(lat)
+                        # Also the time to a decision, whether or not it acted.
+                        decided = [d["decision_ms"] for d in details if "decision_ms" in d]
+                        out["fallback"]["decision"] = _summary(decided)
                         out["fallback"]["failed"] = sum(1 for d in details if not d["ok"])
                         out["fallback"]["details"] = details
                     else:
