@@ -176,3 +176,39 @@ async def test_a_killed_assistant_is_announced_offline_by_its_will(
             proc.kill()  # no clean stop: only the broker can tell
             await proc.wait()
             assert await _wait_payload(client, "/available", "offline") == "offline"
+
+
+async def test_run_tells_systemd_ready_watchdog_and_stopping(
+    tmp_path: Path, broker: Broker
+) -> None:
+    import socket as socketlib
+
+    prefix, site = f"ha-{uuid.uuid4().hex[:6]}", f"site-{uuid.uuid4().hex[:6]}"
+    path = tmp_path / "notify.sock"
+    sock = socketlib.socket(socketlib.AF_UNIX, socketlib.SOCK_DGRAM)
+    sock.bind(str(path))
+    sock.setblocking(False)
+    loop = asyncio.get_running_loop()
+    os.environ["NOTIFY_SOCKET"] = str(path)
+    os.environ["WATCHDOG_USEC"] = "400000"  # a ping every 0.2 s
+    try:
+        proc = await _start(_config(tmp_path, broker, prefix, site), "--input", "-")
+    finally:
+        del os.environ["NOTIFY_SOCKET"]
+        del os.environ["WATCHDOG_USEC"]
+    messages: list[str] = []
+    try:
+        async with asyncio.timeout(120):
+            while not any("READY=1" in m for m in messages):
+                messages.append((await loop.sock_recv(sock, 4096)).decode())
+            while not any("WATCHDOG=1" in m for m in messages):
+                messages.append((await loop.sock_recv(sock, 4096)).decode())
+            proc.send_signal(signal.SIGTERM)
+            while not any("STOPPING=1" in m for m in messages):
+                messages.append((await loop.sock_recv(sock, 4096)).decode())
+            await proc.communicate()
+    finally:
+        sock.close()
+    assert proc.returncode == 0
+    ready = next(m for m in messages if "READY=1" in m)
+    assert "STATUS=listening" in ready
