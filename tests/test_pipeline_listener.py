@@ -84,3 +84,22 @@ def test_follow_up_needs_no_wake_word_and_silence_times_out(tmp_path: Path) -> N
     events = _events(listener, quiet)
     assert events
     assert isinstance(events[-1], NothingSaid)
+
+
+def test_our_own_earcon_is_not_taken_as_the_command(tmp_path: Path) -> None:
+    import numpy as np
+
+    from assistant.audio.wav import write_wav
+    from assistant.tts import wake_chime
+
+    # After the wake word the microphone hears the chime, then silence: no command.
+    chime = wake_chime(level=0.9)
+    audio = np.concatenate([chime, np.zeros(16000 * 6, dtype=np.int16)])
+    write_wav(tmp_path / "chime.wav", audio)
+    # WebRTC's VAD (used when the LLM is on) takes a chime for speech.
+    endpointer = EndOfSpeech(create_engine("webrtc"), EndpointSettings.from_config(VadConfig()))
+    listener = Listener(None, endpointer)
+    listener.expect_command("wake")
+    listener.ignore(chime.size + 1600)
+    events = _events(listener, tmp_path / "chime.wav")
+    assert [type(e) for e in events] == [NothingSaid]

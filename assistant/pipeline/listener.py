@@ -96,6 +96,7 @@ class Listener:
         self._before: deque[Samples] = deque()
         self._before_samples = 0
         self._pre_roll = int(endpointer.settings.pre_roll_seconds * SAMPLE_RATE)
+        self._deaf = 0  # samples still to hear as silence (our own earcon)
         self.idle()
 
     # --- mode changes (called by the pipeline) ------------------------------
@@ -117,6 +118,10 @@ class Listener:
         self.endpointer.reset(arm_timeout=True)
         if self.feeder is not None:
             self.feeder.reset()
+
+    def ignore(self, samples: int) -> None:
+        """Hear the next `samples` as silence: the earcon we are playing is not speech."""
+        self._deaf = samples
 
     def busy(self) -> None:
         """Thinking or speaking: audio is not a command, the wake word barges in."""
@@ -145,6 +150,11 @@ class Listener:
         return self._nothing()
 
     def _command(self, frame: Samples, now: float) -> Event | None:
+        if self._deaf > 0:
+            muted = frame.copy()
+            muted[: self._deaf] = 0
+            self._deaf = max(0, self._deaf - frame.size)
+            frame = muted
         for event in self.endpointer.process(frame):
             if isinstance(event, SpeechStarted):
                 self._speech = True

@@ -25,7 +25,7 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from assistant.audio import Samples
+from assistant.audio import SAMPLE_RATE, Samples
 from assistant.interface import Ask, Interface, Request, Say, State, TurnReport
 from assistant.pipeline.listener import CommandReady, Listener, NothingSaid, WakeHeard
 from assistant.pipeline.messages import Frame, TurnResult, Utterance
@@ -189,8 +189,11 @@ class LivePipeline:
                 if event.barge_in:
                     await self._cancel_speech()
                 self._set_state("listening")
-                if self.options.earcon:
-                    self._start_speech(wake_chime())
+                if self.options.earcon and self.sink is not None:
+                    chime = wake_chime()
+                    # The microphone hears the chime too: not the start of the command.
+                    self.listener.ignore(chime.size + SAMPLE_RATE // 10)
+                    self._start_speech(chime)
             elif isinstance(event, CommandReady):
                 self._set_state("thinking")
                 self.utterances.put_nowait(event.utterance)
