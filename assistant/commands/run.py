@@ -113,6 +113,11 @@ async def serve(settings: Settings, args: argparse.Namespace) -> int:
             notifier.ready(f"listening for {wake}")
             try:
                 await pipeline.run(stop)
+            except UserError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - one line, and systemd restarts us
+                log.error("the assistant stopped: %s: %s", type(exc).__name__, exc)
+                return 1
             finally:
                 notifier.stopping()
                 watchdog.cancel()
