@@ -212,3 +212,26 @@ async def test_run_tells_systemd_ready_watchdog_and_stopping(
     assert proc.returncode == 0
     ready = next(m for m in messages if "READY=1" in m)
     assert "STATUS=listening" in ready
+
+
+async def test_run_on_a_recording_acts_and_speaks_the_reply(tmp_path: Path, broker: Broker) -> None:
+    prefix, site = f"ha-{uuid.uuid4().hex[:6]}", f"site-{uuid.uuid4().hex[:6]}"
+    wav = spoken(tmp_path / "cmd.wav", "turn on the coffee machine", tail=2.0)
+    out = tmp_path / "spoken.wav"
+    mqtt = MqttConfig(host=broker.host, port=broker.port)
+    async with Fleet(load_example_home(), mqtt, prefix) as fleet:
+        proc = await _start(
+            _config(tmp_path, broker, prefix, site), "--input", str(wav), "--out", str(out)
+        )
+        async with asyncio.timeout(120):
+            _, err = await proc.communicate()  # the recording ends: the last turn is answered
+        assert fleet.states["switch.coffee_machine"].state == "on"
+    assert proc.returncode == 0, err.decode()[-2000:]
+    assert "heard 'Turn on the coffee machine" in err.decode() or "coffee machine" in err.decode()
+    # What the speaker got: the wake chime, then "Turned on the switch".
+    from assistant.config import Settings
+    from assistant.stt import create_engine
+
+    engine = create_engine(Settings())
+    engine.accept(read_wav(out))
+    assert "turn" in engine.finish().text.lower()

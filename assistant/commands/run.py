@@ -81,6 +81,9 @@ async def serve(settings: Settings, args: argparse.Namespace) -> int:
         sink = _open_sink(settings, args.out)
         options = RuntimeOptions(wake=not args.no_wake, speak=sink is not None)
         async with contextlib.AsyncExitStack() as stack:
+            close = getattr(sink, "close", None)
+            if close is not None:
+                stack.callback(close)  # a WAV sink is finished and moved into place
             notifier.status("loading models")
             entering = asyncio.create_task(
                 stack.enter_async_context(Runtime(settings, options, status=_say)),
