@@ -2,9 +2,10 @@
 understanding -> executor -> spoken reply.
 
 - ``messages``: the small frozen messages passed between stages
-- ``listener``: the synchronous wake/end-of-speech state machine
+- ``listener``: the synchronous wake / end-of-speech state machine
 - ``turn``: one utterance or text through STT, understanding and the reply
-- ``live``: the asyncio tasks and queues around a live microphone
-- ``files``: the same turn on recordings (``assistant listen``)
-- ``build``: creating the stages from the settings, with clear errors
+- ``live``: the asyncio tasks and bounded queues around a live microphone
+- ``files``: the same turn on recordings (``assistant listen``, the demo)
+- ``runtime``: loading every stage once from the settings, one line each
+- ``devices``, ``speech``: thin adapters to the device service and the TTS
 """
