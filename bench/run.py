@@ -217,11 +217,19 @@ def main() -> int:
             )
     if "e2e" not in results:
         results["e2e"] = {}
-    print()
-    print(table(results))
     out_dir = BENCH / "results"
     out_dir.mkdir(exist_ok=True)
     out = out_dir / f"{args.name}.json"
+    if args.only and out.exists():
+        # One half re-run: keep the other half of the earlier results.
+        earlier = json.loads(out.read_text(encoding="utf-8"))
+        for key in ("components", "e2e", "idle"):
+            if key in earlier and key not in results:
+                results[key] = earlier[key]
+        if args.only == "components" and "e2e" in earlier:
+            results["e2e"] = earlier["e2e"]
+    print()
+    print(table(results))
     out.write_text(json.dumps(results, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     print(f"\nresults written to {out.relative_to(ROOT)}")
     return 0
