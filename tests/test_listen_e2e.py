@@ -208,3 +208,33 @@ async def test_thirty_commands_and_confirmations_in_one_process(
     assert "cancel" in no["reply"].lower()
     opened = [r for r in fleet.received if r.entity_id == "cover.garage_door"]
     assert [r.payload for r in opened][-1:] == ["OPEN"]
+
+
+async def test_no_wake_option_and_a_bad_file_among_good_ones(
+    tmp_path: Path, broker: Broker
+) -> None:
+    prefix = f"ha-{uuid.uuid4().hex[:6]}"
+    good = spoken(tmp_path / "fan.wav", "turn on the ceiling fan", wake=None)
+    bad = tmp_path / "notes.wav"
+    bad.write_text("not audio", encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ASSISTANT_")}
+    mqtt = MqttConfig(host=broker.host, port=broker.port)
+    async with Fleet(load_example_home(), mqtt, prefix) as fleet:
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "assistant.cli", "listen", "--config",
+            str(_config(tmp_path, broker, prefix)), "--json", "--no-wake", str(bad), str(good),
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env=env,
+        )  # fmt: skip
+        async with asyncio.timeout(300):
+            out, err = await proc.communicate()
+            await fleet.wait_for_state("fan.living_room_ceiling_fan", "on")
+    lines = [json.loads(line) for line in out.decode().splitlines()]
+    assert proc.returncode == 1  # one file could not be read
+    assert "notes.wav" in err.decode()
+    assert "Traceback" not in err.decode()
+    assert lines[0]["file"] == str(bad)
+    assert "error" in lines[0]
+    assert lines[1]["woke"] is True
+    assert lines[1]["actions"] == [
+        {"entity_id": "fan.living_room_ceiling_fan", "action": "turn_on", "params": {}}
+    ]
