@@ -57,10 +57,11 @@ def make_fallback(settings: Settings) -> Fallback | None:
         return None
     try:
         from assistant.models import ModelStore
-        from assistant.understanding.llm import LlmFallback
+        from assistant.understanding.llm_process import LlmProcess
 
         path = ModelStore.from_settings(settings).locate(config.llm_model)
-        fallback = LlmFallback(
+        # In its own process: llama.cpp and Silero VAD cannot share one (libggml).
+        fallback = LlmProcess(
             path,
             threads=config.llm_threads,
             context=config.llm_context,
