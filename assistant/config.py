@@ -230,6 +230,14 @@ class EntityOverride(_Section):
     )
 
 
+class AreaConfig(_Section):
+    """What discovery cannot say about an area."""
+
+    floor: str | None = Field(
+        default=None, description="The floor the area is on ('lights upstairs')."
+    )
+
+
 class UnderstandingConfig(_Section):
     """Sentences -> intents."""
 
@@ -281,6 +289,9 @@ class Settings(_Section):
     devices: tuple[DeviceConfig, ...] = ()
     entities: dict[str, EntityOverride] = Field(
         default_factory=dict, description="Overrides keyed by entity id."
+    )
+    areas: dict[str, AreaConfig] = Field(
+        default_factory=dict, description="Area settings keyed by area name."
     )
     source: Path | None = Field(default=None, exclude=True, description="File read, if any.")
 

@@ -84,6 +84,9 @@ class DeviceService:
         self._unsubscribe: list[Callable[[], None]] = []
 
     async def __aenter__(self) -> Self:
+        for area, area_config in self.settings.areas.items():
+            if area_config.floor:
+                self.registry.set_floor(area, area_config.floor)
         for d in configured.parse_devices(self.settings.devices, self._reserved):
             self._install(d)
         if self.settings.discovery.enabled:
