@@ -150,17 +150,18 @@ class Runtime:
         settings = self.settings
         # The broker connection starts first: it comes up while models load.
         started = time.monotonic()
-        will = birth = None
-        if self.options.interface and settings.site.mqtt_interface:
-            # Availability rides on the one shared connection: "online" first on
-            # every (re)connect, "offline" from the broker if we vanish.
-            topic, offline = Interface(settings.site.id, _no_publish).will()
-            will, birth = Retained(topic, offline), Retained(topic, ONLINE)
-        self.connection = await self._stack.enter_async_context(
-            MqttConnection(
-                settings.mqtt, name=f"assistant-{settings.site.id}", will=will, birth=birth
+        if settings.mqtt.enabled:
+            will = birth = None
+            if self.options.interface and settings.site.mqtt_interface:
+                # Availability rides on the one shared connection: "online" first
+                # on every (re)connect, "offline" from the broker if we vanish.
+                topic, offline = Interface(settings.site.id, _no_publish).will()
+                will, birth = Retained(topic, offline), Retained(topic, ONLINE)
+            self.connection = await self._stack.enter_async_context(
+                MqttConnection(
+                    settings.mqtt, name=f"assistant-{settings.site.id}", will=will, birth=birth
+                )
             )
-        )
 
         stt = None
         if self.options.stt:
@@ -178,7 +179,8 @@ class Runtime:
             tts = await asyncio.to_thread(make_tts, settings)
             self._ready("text-to-speech", t0, "espeak-ng" if tts is not None else "off")
 
-        await self._wait_for_broker(started)
+        if self.connection is not None:
+            await self._wait_for_broker(started)
 
         t0 = time.monotonic()
         self.devices = await self._stack.enter_async_context(
@@ -191,7 +193,7 @@ class Runtime:
         llm = settings.understanding.llm if self.llm_loaded else "off"
         self._ready("understanding", t0, f"templates + LLM {llm}")
 
-        if self.options.interface and settings.site.mqtt_interface:
+        if self.options.interface and settings.site.mqtt_interface and self.connection:
             self._start_interface()
 
         understanding = self.understanding
