@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -213,15 +214,16 @@ class Runtime:
         """The LLM (if on), then wake word and VAD."""
         settings = self.settings
         # The LLM loads before the VAD: Silero VAD and llama.cpp each bundle a
-        # libggml-base.so.0 and only one can be loaded in a process, so with
-        # the LLM on, the VAD is WebRTC's (the next best on our measurements).
+        # libggml-base.so.0 and only one can be loaded in a process.  The
+        # fallback runs llama.cpp in a worker process; should it ever load in
+        # this one, the VAD falls back to WebRTC's (next best on our measurements).
         if settings.understanding.llm != "off":
             t0 = time.monotonic()
             self._fallback = await asyncio.to_thread(self._load_fallback)
             if self._fallback is not None:
                 self._ready("llm", t0, settings.understanding.llm_model)
         vad = settings.vad.engine
-        if self._fallback is not None and vad == "silero":
+        if vad == "silero" and "llama_cpp" in sys.modules:
             vad = "webrtc"
         t0 = time.monotonic()
         self.listener = await asyncio.to_thread(make_listener, settings, self.options.wake, vad)
