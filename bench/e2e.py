@@ -89,6 +89,32 @@ def _summary(values: list[float]) -> dict[str, Any]:
     }
 
 
+def _descendants(pid: int) -> list[int]:
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            children = (task / "children").read_text().split()
+        except OSError:
+            continue
+        for child in map(int, children):
+            found += [child, *_descendants(child)]
+    return found
+
+
+def tree_peak_rss_mb() -> float:
+    """Peak RSS of this process plus its children (the LLM runs in a worker)."""
+    total = 0
+    for pid in [os.getpid(), *_descendants(os.getpid())]:
+        try:
+            status = Path(f"/proc/{pid}/status").read_text()
+        except OSError:
+            continue
+        for line in status.splitlines():
+            if line.startswith("VmHWM:"):
+                total += int(line.split()[1])
+    return round(total / 1024, 1)
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -220,7 +246,8 @@ async def measure(engine: str, utterances: int, llm: str) -> dict[str, Any]:
                         out["fallback"]["details"] = details
                     else:
                         out["fallback"] = {"n": 0, "note": "the LLM fallback could not be loaded"}
-                    out["peak_rss_mb"] = round(
+                    out["peak_rss_mb"] = tree_peak_rss_mb()
+                    out["peak_rss_main_process_mb"] = round(
                         resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1
                     )
         finally:
