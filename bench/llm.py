@@ -80,13 +80,13 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
-def run_one(name: str, threads: int, limit: int | None) -> dict[str, Any]:
+def run_one(name: str, threads: int, limit: int | None, focus: bool) -> dict[str, Any]:
     """Benchmark one model in this process."""
     schemas, vocabulary, sentences = load_set()
     if limit:
         sentences = sentences[:limit]
     path = locate(name)
-    fallback = LlmFallback(path, threads=threads, context=2048, timeout_s=30.0)
+    fallback = LlmFallback(path, threads=threads, context=2048, timeout_s=30.0, focus_names=focus)
     warm = fallback.warm(schemas, vocabulary)
     rss_loaded = rss_bytes()
     rows = []
@@ -125,6 +125,7 @@ def run_one(name: str, threads: int, limit: int | None) -> dict[str, Any]:
         "rss_mb_loaded": round(rss_loaded / 1e6, 1),
         "rss_mb_model": round(fallback.rss_model_bytes / 1e6, 1),
         "threads": threads,
+        "focus_names": focus,
         "rows": rows,
     }
 
@@ -135,10 +136,13 @@ def main() -> int:
     parser.add_argument("--models", nargs="+", default=list(MODELS))
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--limit", type=int, default=None, help="first N sentences only")
+    parser.add_argument(
+        "--no-focus", action="store_true", help="grammar offers every name, not just those said"
+    )
     parser.add_argument("--one", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one:
-        result = run_one(args.models[0], args.threads, args.limit)
+        result = run_one(args.models[0], args.threads, args.limit, not args.no_focus)
         args.output.write_text(json.dumps(result, indent=1), encoding="utf-8")
         return 0
     results = []
@@ -149,6 +153,8 @@ def main() -> int:
         command += ["--threads", str(args.threads)]
         if args.limit:
             command += ["--limit", str(args.limit)]
+        if args.no_focus:
+            command.append("--no-focus")
         subprocess.run(command, check=True)
         results.append(json.loads(part.read_text(encoding="utf-8")))
         part.unlink()

@@ -23,6 +23,7 @@ from assistant.understanding.grammar import (
     OutputError,
     Vocabulary,
     build_grammar,
+    focus,
     integer_range_rule,
     parse_output,
     render_calls,
@@ -299,3 +300,53 @@ def test_prompt_prefix_is_stable_and_changes_with_names() -> None:
 )
 def test_number_words_become_digits(text: str, expected: str) -> None:
     assert words_to_digits(text) == expected
+
+
+def test_focus_offers_only_the_names_a_sentence_spells_out() -> None:
+    home = Vocabulary(
+        names=("Kitchen Light", "Ceiling Light", "Desk Fan", "Living Room Blinds"),
+        areas=("Kitchen", "Living Room"),
+        floors=("Upstairs", "Ground Floor"),
+    )
+    both = focus(home, "kill the kitchen light and also the desk fan")
+    assert both.names == ("Kitchen Light", "Desk Fan")
+    assert both.areas == ("Kitchen",)
+    assert both.floors == home.floors  # no floor said: all stay
+    assert focus(home, "hit the ceiling lights").names == ("Ceiling Light",)
+    assert focus(home, "make it dark upstairs").names == home.names
+    assert focus(home, "make it dark upstairs").floors == ("Upstairs",)
+    assert focus(home, "KITCHEN-LIGHT on!").names == ("Kitchen Light",)
+
+
+def test_prompt_prefix_is_identical_across_processes() -> None:
+    """Hash randomization must not reorder the examples (the KV cache and results rely on it)."""
+    import hashlib
+    import os
+    import subprocess
+    import sys
+
+    script = (
+        "import hashlib\n"
+        "from tests.test_grammar import load_set, set_schemas, set_vocabulary\n"
+        "from assistant.understanding.fewshot import default_examples\n"
+        "from assistant.understanding.prompt import build_prompt\n"
+        "data = load_set(); schemas = set_schemas(data)\n"
+        "prompt = build_prompt(schemas, set_vocabulary(data), default_examples(schemas), 'chat')\n"
+        "print(hashlib.sha256(prompt.prefix.encode()).hexdigest())\n"
+    )
+    root = Path(__file__).parent.parent
+    digests = set()
+    for seed in ("1", "2"):
+        env = {**os.environ, "PYTHONHASHSEED": seed}
+        done = subprocess.run(
+            [sys.executable, "-c", script],
+            cwd=root,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=True,
+        )
+        digests.add(done.stdout.strip())
+    assert len(digests) == 1
+    assert len(next(iter(digests))) == len(hashlib.sha256().hexdigest())

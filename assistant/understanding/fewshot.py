@@ -145,7 +145,9 @@ def template_examples(
                 except Exception:  # noqa: BLE001 - templates needing lists we do not fill
                     continue
         # Short, fully expanded sentences make the clearest examples.
-        candidates = sorted({" ".join(c.split()) for c in candidates if "{" not in c}, key=len)
+        # Sorted on (length, text): a set's order changes with PYTHONHASHSEED.
+        unique = {" ".join(c.split()) for c in candidates if "{" not in c}
+        candidates = sorted(unique, key=lambda c: (len(c), c))
         candidates = candidates[: max(1, len(candidates) // 3)]
         rng.shuffle(candidates)
         valid: list[Example] = []

@@ -347,3 +347,33 @@ def render_calls(calls: Sequence[IntentCall], schemas: Sequence[IntentSchema]) -
     if len(calls) == 1:
         return one(calls[0])
     return "[" + ",".join(one(call) for call in calls) + "]"
+
+
+def _words(text: str) -> set[str]:
+    # Crude singulars so "lights" finds "Light"; enough for matching names.
+    out = set()
+    for word in "".join(c if c.isalnum() else " " for c in text.casefold()).split():
+        out.add(word[:-1] if len(word) > 3 and word.endswith("s") else word)
+    return out
+
+
+def _named_in(values: tuple[str, ...], said: set[str]) -> tuple[str, ...]:
+    """The values whose every word was said; all values when none was."""
+    named = tuple(v for v in values if _words(v) and _words(v) <= said)
+    return named or values
+
+
+def focus(vocabulary: Vocabulary, text: str) -> Vocabulary:
+    """Narrow the names, areas and floors to those the sentence spells out in full.
+
+    A tiny model picks a wrong but plausible device far more often than it
+    misses one that was said; when the sentence names devices, the grammar
+    only offers those. Kinds the sentence does not name stay complete, so
+    "make it dark upstairs" still reaches every floor.
+    """
+    said = _words(text)
+    return Vocabulary(
+        names=_named_in(vocabulary.names, said),
+        areas=_named_in(vocabulary.areas, said),
+        floors=_named_in(vocabulary.floors, said),
+    )

@@ -27,13 +27,20 @@ from typing import Any
 
 from assistant.errors import UserError
 from assistant.understanding.fewshot import default_examples
-from assistant.understanding.grammar import OutputError, Vocabulary, build_grammar, parse_output
+from assistant.understanding.grammar import (
+    OutputError,
+    Vocabulary,
+    build_grammar,
+    focus,
+    parse_output,
+)
 from assistant.understanding.model import IntentCall, IntentSchema
 from assistant.understanding.prompt import Prompt, build_prompt, style_for
 
 __all__ = ["LlmFallback", "LlmResult", "LlmTimings", "Vocabulary", "rss_bytes"]
 
 MAX_TOKENS = 96
+_SAMPLER_CACHE = 32  # compiled grammars kept, keyed by the focused names
 _EVAL_CHUNK = 128  # prompt tokens per decode call; the deadline is checked between chunks
 
 
@@ -45,7 +52,8 @@ class LlmTimings:
     prompt_ms: float = 0.0  # tokenize + evaluate the uncached part of the prompt
     generate_ms: float = 0.0
     prompt_tokens: int = 0  # whole prompt, prefix included
-    prompt_tokens_evaluated: int = 0  # by llama.cpp this call (perf counters)
+    prompt_tokens_evaluated: int = 0  # this call; the rest came from the KV cache
+    llama_prompt_eval_tokens: int = 0  # llama.cpp's own count (batched prompt decodes)
     generated_tokens: int = 0
 
 
@@ -85,6 +93,7 @@ class LlmFallback:
         timeout_s: float,
         examples: Sequence[tuple[str, list[IntentCall]]] = (),
         max_tokens: int = MAX_TOKENS,
+        focus_names: bool = True,
     ) -> None:
         if not Path(model_path).is_file():
             raise UserError(f"LLM model file not found: {model_path}")
@@ -93,6 +102,7 @@ class LlmFallback:
         self.model_path = Path(model_path)
         self.timeout_s = timeout_s
         self.max_tokens = max_tokens
+        self.focus = focus_names
         self._examples = list(examples)
         self._lock = threading.Lock()
         rss_before = rss_bytes()
@@ -111,7 +121,8 @@ class LlmFallback:
         self._key: tuple[Any, ...] | None = None
         self._prompt: Prompt | None = None
         self._prefix_tokens: list[int] = []
-        self._grammar: _GrammarSampler | None = None
+        self._samplers: dict[Vocabulary, _GrammarSampler] = {}
+        self._schemas: tuple[IntentSchema, ...] = ()
         self._examples_for: tuple[IntentSchema, ...] | None = None
         self._generated_examples: list[tuple[str, list[IntentCall]]] = []
 
@@ -127,10 +138,21 @@ class LlmFallback:
         self._prefix_tokens = self._llm.tokenize(
             self._prompt.prefix.encode("utf-8"), add_bos=True, special=True
         )
-        if self._grammar is not None:
-            self._grammar.close()
-        self._grammar = _GrammarSampler(self._llm, build_grammar(schemas, vocabulary))
+        for sampler in self._samplers.values():
+            sampler.close()
+        self._samplers.clear()
+        self._schemas = tuple(schemas)
         self._key = key
+
+    def _sampler_for(self, vocabulary: Vocabulary) -> _GrammarSampler:
+        """The grammar for these (focused) names; a few are kept for repeated sentences."""
+        sampler = self._samplers.pop(vocabulary, None)
+        if sampler is None:
+            sampler = _GrammarSampler(self._llm, build_grammar(self._schemas, vocabulary))
+            if len(self._samplers) >= _SAMPLER_CACHE:
+                self._samplers.pop(next(iter(self._samplers))).close()
+        self._samplers[vocabulary] = sampler  # most recently used last
+        return sampler
 
     def _default_examples(
         self, schemas: tuple[IntentSchema, ...]
@@ -150,7 +172,7 @@ class LlmFallback:
         """Evaluate the static prefix now, so the first sentence does not pay for it."""
         with self._lock:
             self._prepare(schemas, vocabulary)
-            return self._generate("", warm_only=True)[1]
+            return self._generate("", None)[1]
 
     # ------------------------------------------------------------ parsing
 
@@ -161,9 +183,10 @@ class LlmFallback:
         with self._lock:
             try:
                 self._prepare(schemas, vocabulary)
+                grammar = self._sampler_for(focus(vocabulary, text) if self.focus else vocabulary)
             except ValueError as problem:  # a grammar llama.cpp refuses: a bug, not a crash
                 return LlmResult(error=f"cannot build the model's grammar: {problem}")
-            raw, timings, error = self._generate(text)
+            raw, timings, error = self._generate(text, grammar)
         if error is not None:
             return LlmResult(raw=raw, timings=timings, error=error)
         try:
@@ -173,35 +196,41 @@ class LlmFallback:
         return LlmResult(calls=tuple(calls), raw=raw, timings=timings)
 
     def _generate(
-        self, text: str, *, warm_only: bool = False
+        self, text: str, grammar: _GrammarSampler | None
     ) -> tuple[str, LlmTimings, str | None]:
         """Evaluate what is not cached yet, then decode greedily under the grammar."""
         import llama_cpp
 
         assert self._prompt is not None
-        assert self._grammar is not None
+        warm_only = grammar is None
         llm = self._llm
         started = time.perf_counter()
         # Warming is a one-off at start-up: it is not bound by the per-sentence limit.
         deadline = math.inf if warm_only else started + self.timeout_s
         tokens = self._prefix_tokens + ([] if warm_only else self._suffix_tokens(text))
         if len(tokens) + self.max_tokens > llm.n_ctx():
-            return "", LlmTimings(), f"prompt too long for the context ({len(tokens)} tokens)"
+            return (
+                "",
+                LlmTimings(),
+                f"prompt of {len(tokens)} tokens does not fit the context of {llm.n_ctx()}: "
+                "raise [understanding] llm_context",
+            )
         llama_cpp.llama_perf_context_reset(llm.ctx)
-        timed_out = not self._evaluate(tokens, deadline)
+        evaluated, finished_prompt = self._evaluate(tokens, deadline)
+        timed_out = not finished_prompt
         prompt_done = time.perf_counter()
         out: list[int] = []
         truncated = False
-        if not warm_only and not timed_out:
-            self._grammar.reset()
+        if grammar is not None and not timed_out:
+            grammar.reset()
             while True:
                 if time.perf_counter() > deadline:
                     timed_out = True
                     break
-                token = self._grammar.next_token()
+                token = grammar.next_token()
                 if llama_cpp.llama_vocab_is_eog(llm._model.vocab, token):
                     break  # the grammar only allows an end once the output is complete
-                self._grammar.accept(token)
+                grammar.accept(token)
                 out.append(token)
                 if len(out) >= self.max_tokens:
                     truncated = True
@@ -214,7 +243,8 @@ class LlmFallback:
             prompt_ms=(prompt_done - started) * 1000,
             generate_ms=(finished - prompt_done) * 1000,
             prompt_tokens=len(tokens),
-            prompt_tokens_evaluated=int(perf.n_p_eval),
+            prompt_tokens_evaluated=evaluated,
+            llama_prompt_eval_tokens=int(perf.n_p_eval),
             generated_tokens=len(out),
         )
         raw = llm.detokenize(out).decode("utf-8", errors="replace").strip()
@@ -224,25 +254,28 @@ class LlmFallback:
             return raw, timings, f"model output exceeded {self.max_tokens} tokens"
         return raw, timings, None
 
-    def _evaluate(self, tokens: list[int], deadline: float) -> bool:
+    def _evaluate(self, tokens: list[int], deadline: float) -> tuple[int, bool]:
         """Bring the context to `tokens`, reusing the longest cached prefix.
 
         Evaluates in chunks so a long (re)built prefix can still be stopped by
-        the deadline; returns False when it was. At least the last token is
-        always evaluated so its logits are fresh.
+        the deadline. Returns how many tokens were evaluated and whether all
+        were. At least the last token is always evaluated so its logits are fresh.
         """
         llm = self._llm
         cached = llm.input_ids[: llm.n_tokens]
         keep = 0
-        limit = min(len(cached), len(tokens) - 1)
+        # Reuse the static prefix at most: the sentence is then always evaluated
+        # as one batch at the same position, so the answer to a sentence does not
+        # depend on which sentence came before (batch shapes change the floats).
+        limit = min(len(cached), len(tokens) - 1, len(self._prefix_tokens))
         while keep < limit and cached[keep] == tokens[keep]:
             keep += 1
         llm.n_tokens = keep  # llm.eval drops the KV cache from n_tokens on
         for start in range(keep, len(tokens), _EVAL_CHUNK):
             if start > keep and time.perf_counter() > deadline:
-                return False
+                return start - keep, False
             llm.eval(tokens[start : start + _EVAL_CHUNK])
-        return True
+        return len(tokens) - keep, True
 
     def _suffix_tokens(self, text: str) -> list[int]:
         assert self._prompt is not None
@@ -252,9 +285,9 @@ class LlmFallback:
 
     def close(self) -> None:
         """Free the model now rather than at garbage collection."""
-        if self._grammar is not None:
-            self._grammar.close()
-            self._grammar = None
+        for sampler in self._samplers.values():
+            sampler.close()
+        self._samplers.clear()
         self._llm.close()
 
 

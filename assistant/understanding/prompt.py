@@ -21,6 +21,8 @@ from assistant.understanding.grammar import Vocabulary, render_calls, usable_slo
 from assistant.understanding.model import IntentCall, IntentSchema
 
 Style = Literal["chat", "completion"]
+# Characters of device names shown in the prompt (about 4 characters a token).
+NAMES_BUDGET = 1600
 
 INSTRUCTIONS = (
     "You control a smart home. Turn the user's command into JSON.\n"
@@ -126,13 +128,28 @@ def describe_intents(schemas: Sequence[IntentSchema], vocabulary: Vocabulary) ->
     return "\n".join(lines)
 
 
-def describe_vocabulary(vocabulary: Vocabulary) -> str:
-    """The live names, one line per kind."""
-    lines = [f"Devices: {', '.join(vocabulary.names) or '(none)'}"]
+def _listing(values: Sequence[str], budget: int) -> str:
+    shown: list[str] = []
+    used = 0
+    for value in values:
+        used += len(value) + 2
+        if used > budget:
+            return ", ".join(shown) + f" (and {len(values) - len(shown)} more)"
+        shown.append(value)
+    return ", ".join(shown)
+
+
+def describe_vocabulary(vocabulary: Vocabulary, budget: int = NAMES_BUDGET) -> str:
+    """The live names, one line per kind, within a character budget.
+
+    A large home would not fit a small context; the grammar still holds every
+    name, so a shortened list costs the model hints, never correctness.
+    """
+    lines = [f"Devices: {_listing(vocabulary.names, budget) or '(none)'}"]
     if vocabulary.areas:
-        lines.append(f"Areas: {', '.join(vocabulary.areas)}")
+        lines.append(f"Areas: {_listing(vocabulary.areas, budget // 4)}")
     if vocabulary.floors:
-        lines.append(f"Floors: {', '.join(vocabulary.floors)}")
+        lines.append(f"Floors: {_listing(vocabulary.floors, budget // 8)}")
     return "\n".join(lines)
 
 
