@@ -2,16 +2,15 @@
 
 Acceptance is decided by llama.cpp: the grammar is compiled against a real
 vocabulary (SmolLM2's, loaded vocab-only) and a string is fed token by token
-through the grammar sampler; it is accepted when every token survives and the
-end-of-generation token is allowed at the end.
+through the grammar sampler (tests/llama_worker.py, in a process of its own:
+llama.cpp and Silero VAD cannot share one).
 """
 
 from __future__ import annotations
 
-import ctypes
 import importlib.util
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +30,7 @@ from assistant.understanding.grammar import (
 )
 from assistant.understanding.model import IntentCall, IntentSchema, SlotSpec
 from assistant.understanding.prompt import build_prompt, words_to_digits
+from tests import llama_worker
 
 DATA = Path(__file__).parent / "data" / "paraphrases.yaml"
 
@@ -73,53 +73,35 @@ def smollm2_path() -> Path:
     return Path(next(iter(spec.submodule_search_locations))) / "SmolLM2-135M-Instruct.Q4_1.gguf"
 
 
+class GrammarChecker:
+    """llama.cpp's grammar engine with SmolLM2's vocabulary, in the llama worker process."""
+
+    def __init__(self, run: llama_worker.Worker) -> None:
+        self._run = run
+        self._path = smollm2_path()
+
+    def compiles(self, grammar: str) -> bool:
+        ok: bool = self._run(llama_worker.compiles, self._path, grammar)
+        return ok
+
+    def accepts_all(self, grammar: str, texts: Sequence[str]) -> list[bool]:
+        found: list[bool] = self._run(llama_worker.accepts, self._path, grammar, list(texts))
+        return found
+
+    def accepts(self, grammar: str, text: str) -> bool:
+        return self.accepts_all(grammar, [text])[0]
+
+
 @pytest.fixture(scope="module")
-def vocab_model() -> Iterator[Any]:
-    from llama_cpp import Llama
-
-    llm = Llama(str(smollm2_path()), vocab_only=True, verbose=False)
-    yield llm
-    llm.close()
+def vocab_model() -> Iterator[GrammarChecker]:
+    with llama_worker.worker() as run:
+        yield GrammarChecker(run)
 
 
-def compiles(llm: Any, grammar: str) -> bool:
-    import llama_cpp
-
-    sampler = llama_cpp.llama_sampler_init_grammar(llm._model.vocab, grammar.encode(), b"root")
-    if not sampler:
-        return False
-    llama_cpp.llama_sampler_free(sampler)
-    return True
-
-
-def accepts(llm: Any, grammar: str, text: str) -> bool:
-    """True if llama.cpp's grammar sampler lets exactly `text` be generated."""
-    import llama_cpp
-
-    sampler = llama_cpp.llama_sampler_init_grammar(llm._model.vocab, grammar.encode(), b"root")
-    assert sampler, "grammar did not compile"
-    try:
-        eos = llm.token_eos()
-        for token in [*llm.tokenize(text.encode(), add_bos=False, special=False), eos]:
-            data = (llama_cpp.llama_token_data * 1)()
-            data[0].id = token
-            candidates = llama_cpp.llama_token_data_array(
-                data=data, size=1, selected=-1, sorted=False
-            )
-            llama_cpp.llama_sampler_apply(sampler, ctypes.byref(candidates))
-            if data[0].logit == float("-inf"):
-                return False
-            if token != eos:
-                llama_cpp.llama_sampler_accept(sampler, token)
-        return True
-    finally:
-        llama_cpp.llama_sampler_free(sampler)
-
-
-def test_grammar_compiles_and_admits_valid_calls(vocab_model: Any) -> None:
+def test_grammar_compiles_and_admits_valid_calls(vocab_model: GrammarChecker) -> None:
     grammar = build_grammar(SCHEMAS, VOCAB)
-    assert compiles(vocab_model, grammar)
-    assert not compiles(vocab_model, grammar + "broken ::= (\n")
+    assert vocab_model.compiles(grammar)
+    assert not vocab_model.compiles(grammar + "broken ::= (\n")
     good = [
         '{"intent":"HassTurnOn","name":"Kitchen Light"}',
         '{"intent":"HassTurnOn","area":"Kitchen"}',
@@ -132,8 +114,8 @@ def test_grammar_compiles_and_admits_valid_calls(vocab_model: Any) -> None:
         '{"intent":"none"}',
         '[{"intent":"HassTurnOn","name":"Kitchen Light"},{"intent":"HassLightSet","brightness":5}]',
     ]
+    assert vocab_model.accepts_all(grammar, good) == [True] * len(good)
     for text in good:
-        assert accepts(vocab_model, grammar, text), text
         assert json.loads(text) is not None
 
 
@@ -158,16 +140,19 @@ def test_grammar_compiles_and_admits_valid_calls(vocab_model: Any) -> None:
         "none",
     ],
 )
-def test_grammar_rejects(vocab_model: Any, text: str) -> None:
-    assert not accepts(vocab_model, build_grammar(SCHEMAS, VOCAB), text)
+def test_grammar_rejects(vocab_model: GrammarChecker, text: str) -> None:
+    assert not vocab_model.accepts(build_grammar(SCHEMAS, VOCAB), text)
 
 
 @pytest.mark.parametrize(("low", "high"), [(0, 100), (5, 35), (-20, 35), (1, 86400), (-9, -3)])
-def test_integer_range_rule_admits_exactly_the_range(vocab_model: Any, low: int, high: int) -> None:
+def test_integer_range_rule_admits_exactly_the_range(
+    vocab_model: GrammarChecker, low: int, high: int
+) -> None:
     grammar = f"root ::= {integer_range_rule(low, high)}\n"
     probes = set(range(low - 3, min(high, low + 130) + 4)) | {high - 1, high, high + 1, high * 10}
-    for value in sorted(probes):
-        assert accepts(vocab_model, grammar, str(value)) == (low <= value <= high), value
+    values = sorted(probes)
+    found = vocab_model.accepts_all(grammar, [str(v) for v in values])
+    assert found == [low <= v <= high for v in values]
 
 
 def load_set() -> dict[str, Any]:
@@ -205,16 +190,18 @@ def set_vocabulary(data: dict[str, Any]) -> Vocabulary:
     )
 
 
-def test_every_expected_paraphrase_call_is_expressible(vocab_model: Any) -> None:
+def test_every_expected_paraphrase_call_is_expressible(vocab_model: GrammarChecker) -> None:
     """The grammar can produce every expected answer, and the validator gives it back."""
     data = load_set()
     schemas, vocabulary = set_schemas(data), set_vocabulary(data)
     grammar = build_grammar(schemas, vocabulary)
+    rendered = []
     for item in data["sentences"]:
         calls = [IntentCall(c["intent"], c["slots"]) for c in item["calls"]]
-        text = render_calls(calls, schemas)
-        assert accepts(vocab_model, grammar, text), (item["text"], text)
-        assert parse_output(text, schemas, vocabulary) == calls
+        rendered.append(render_calls(calls, schemas))
+        assert parse_output(rendered[-1], schemas, vocabulary) == calls
+    found = vocab_model.accepts_all(grammar, rendered)
+    assert [t for t, ok in zip(rendered, found, strict=True) if not ok] == []
 
 
 @pytest.mark.parametrize(

@@ -279,8 +279,10 @@ class LlmFallback:
 
     def _suffix_tokens(self, text: str) -> list[int]:
         assert self._prompt is not None
-        suffix = self._prompt.suffix(text).encode("utf-8")
-        tokens: list[int] = self._llm.tokenize(suffix, add_bos=False, special=True)
+        before, sentence, after = self._prompt.suffix_parts(text)
+        tokens: list[int] = []
+        for part, special in ((before, True), (sentence, False), (after, True)):
+            tokens += self._llm.tokenize(part.encode("utf-8"), add_bos=False, special=special)
         return tokens
 
     def close(self) -> None:

@@ -40,12 +40,20 @@ class Prompt:
     prefix: str
     style: Style
 
-    def suffix(self, text: str) -> str:
-        """The live part for one sentence."""
+    def suffix_parts(self, text: str) -> tuple[str, str, str]:
+        """The live part as (template before, the sentence, template after).
+
+        Kept apart so the sentence is tokenized as plain text: a user cannot
+        smuggle chat-template control tokens into the prompt.
+        """
         text = words_to_digits(" ".join(text.split()))
         if self.style == "chat":
-            return f"<|im_start|>user\n{text}<|im_end|>\n<|im_start|>assistant\n"
-        return f"Command: {text}\nJSON: "
+            return "<|im_start|>user\n", text, "<|im_end|>\n<|im_start|>assistant\n"
+        return "Command:", " " + text, "\nJSON: "
+
+    def suffix(self, text: str) -> str:
+        """The live part for one sentence."""
+        return "".join(self.suffix_parts(text))
 
 
 _UNIT_WORDS = (
