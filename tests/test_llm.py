@@ -187,6 +187,29 @@ def test_prompt_larger_than_the_context_is_an_error_result(run: llama_worker.Wor
     assert "raise [understanding] llm_context" in result.error
 
 
+def test_large_home_trims_examples_to_fit_the_context(
+    run: llama_worker.Worker, smollm2: Remote
+) -> None:
+    big = Vocabulary(
+        (*VOCABULARY.names, *(f"Guest Room Lamp {i}" for i in range(300))),
+        VOCABULARY.areas,
+        VOCABULARY.floors,
+    )
+    all_examples = smollm2.get("examples_used")
+    path = locate("smollm2-135m-instruct-q4_1")
+    small = Remote(run, "small-home-context", path, context=1400, timeout_s=60.0)
+    try:
+        result = small.parse("i need the back door unlatched", SCHEMAS, big)
+        used = small.get("examples_used")
+        context = small.get("context")
+    finally:
+        small.close()
+    assert result.error is None, result.raw
+    assert 0 < used < all_examples
+    assert 1400 <= context < 2048
+    assert result.timings.prompt_tokens + 96 <= context
+
+
 def test_base_model_uses_completion_and_stays_in_vocabulary(run: llama_worker.Worker) -> None:
     gemma = Remote(run, "gemma", locate("gemma3-270m-q4_k_m"), context=2048, timeout_s=120.0)
     try:

@@ -44,7 +44,9 @@ def _call(intent: str, **slots: object) -> list[IntentCall]:
     return [IntentCall(intent, slots)]
 
 
-# Everyday phrasings the templates do not cover, in the example home only.
+# Everyday phrasings the templates do not cover, in the example home only. When
+# a big home leaves no room in the context, LlmFallback drops examples from the
+# front: the template ones first, these compound and "none" ones last.
 HAND_WRITTEN: tuple[Example, ...] = (
     ("could you put the hall light on for me", _call("HassTurnOn", name="Hall Light")),
     ("i don't need the reading lamp any more", _call("HassTurnOff", name="Reading Lamp")),

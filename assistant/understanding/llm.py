@@ -42,6 +42,7 @@ __all__ = ["LlmFallback", "LlmResult", "LlmTimings", "Vocabulary", "rss_bytes"]
 MAX_TOKENS = 96
 _SAMPLER_CACHE = 32  # compiled grammars kept, keyed by the focused names
 _EVAL_CHUNK = 128  # prompt tokens per decode call; the deadline is checked between chunks
+_SENTENCE_TOKENS = 64  # room kept for the live sentence when the prefix is sized
 
 
 @dataclass(frozen=True)
@@ -114,6 +115,7 @@ class LlmFallback:
         except ValueError as error:
             raise UserError(f"cannot load LLM model {model_path}: {error}") from None
         self.load_seconds = time.perf_counter() - started
+        self.context = int(self._llm.n_ctx())  # llama.cpp may round the size up
         self.rss_after_load = rss_bytes()
         self.rss_model_bytes = self.rss_after_load - rss_before
         template = self._llm.metadata.get("tokenizer.chat_template")
@@ -124,6 +126,7 @@ class LlmFallback:
         self._samplers: dict[Vocabulary, _GrammarSampler] = {}
         self._schemas: tuple[IntentSchema, ...] = ()
         self._examples_for: tuple[IntentSchema, ...] | None = None
+        self.examples_used = 0
         self._generated_examples: list[tuple[str, list[IntentCall]]] = []
 
     # ------------------------------------------------------------ prompt state
@@ -133,11 +136,20 @@ class LlmFallback:
         key = (tuple(schemas), vocabulary)
         if key == self._key:
             return
-        examples = self._examples or self._default_examples(tuple(schemas))
-        self._prompt = build_prompt(schemas, vocabulary, examples, self.style)
-        self._prefix_tokens = self._llm.tokenize(
-            self._prompt.prefix.encode("utf-8"), add_bos=True, special=True
-        )
+        examples = list(self._examples or self._default_examples(tuple(schemas)))
+        # A big home or many intents can outgrow a small context: drop examples
+        # (the first ones: the hand-written compound/"none" ones come last)
+        # until the prefix leaves room for a sentence and the answer.
+        room = self.context - self.max_tokens - _SENTENCE_TOKENS
+        while True:
+            self._prompt = build_prompt(schemas, vocabulary, examples, self.style)
+            self._prefix_tokens = self._llm.tokenize(
+                self._prompt.prefix.encode("utf-8"), add_bos=True, special=True
+            )
+            if len(self._prefix_tokens) <= room or not examples:
+                break
+            examples = examples[max(1, (len(self._prefix_tokens) - room) // 40) :]
+        self.examples_used = len(examples)
         for sampler in self._samplers.values():
             sampler.close()
         self._samplers.clear()

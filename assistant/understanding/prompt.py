@@ -22,7 +22,7 @@ from assistant.understanding.model import IntentCall, IntentSchema
 
 Style = Literal["chat", "completion"]
 # Characters of device names shown in the prompt (about 4 characters a token).
-NAMES_BUDGET = 1600
+NAMES_BUDGET = 1000
 
 INSTRUCTIONS = (
     "You control a smart home. Turn the user's command into JSON.\n"
