@@ -245,6 +245,11 @@ class UnderstandingConfig(_Section):
     llm: Literal["off", "fallback", "always"] = Field(
         default="fallback", description="When the local GGUF model is asked."
     )
+    llm_confirm: bool = Field(
+        default=True,
+        description="Ask 'Did you mean ...?' before acting on what the model understood: "
+        "the embedded models are tiny and often wrong (bench/llm.py).",
+    )
     llm_model: str = Field(default="smollm2-135m-instruct-q4_1", description="Catalog name.")
     llm_threads: int = Field(default=2, ge=1, le=64, description="CPU threads.")
     llm_context: int = Field(default=2048, ge=256, le=32768, description="Context size.")

@@ -144,7 +144,7 @@ def _settings(port: int, prefix: str, engine: str, llm: str) -> Settings:
             "mqtt": {"host": "127.0.0.1", "port": port},
             "discovery": {"prefix": prefix},
             "stt": {"engine": engine},
-            "understanding": {"llm": llm},
+            "understanding": {"llm": llm, "llm_confirm": False},  # time to the command itself
         },
         "bench",
     )

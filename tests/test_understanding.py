@@ -404,3 +404,24 @@ async def test_intent_marked_sensitive_asks_first(tmp_path: Path) -> None:
     assert opened == []
     assert (await understanding.process("yes", conversation)).reply == "The safe is open"
     assert opened == ["safe"]
+
+
+async def test_llm_guess_is_confirmed_before_acting() -> None:
+    model = ScriptedModel(
+        {"it is too dark in the bedroom": [IntentCall("HassTurnOn", {"name": "Bedroom Lamp"})]}
+    )
+    understanding, executor = make(llm_mode="fallback", fallback=model, confirm_llm=True)
+    asked = await understanding.process("it is too dark in the bedroom")
+    assert asked.handled_by == "llm"
+    assert asked.reply == "Did you mean: turn on Bedroom Lamp?"
+    assert asked.awaiting_confirmation
+    assert executor.actions == []
+    done = await understanding.process("yes")
+    assert did(executor) == {("light.bedroom_lamp", "turn_on")}
+    assert done.handled_by == "llm"
+    await understanding.process("it is too dark in the bedroom")
+    refused = await understanding.process("no")
+    assert refused.actions == ()
+    assert len(executor.actions) == 1
+    # Template matches are not second-guessed.
+    assert (await understanding.process("turn off the bedroom lamp")).actions

@@ -87,6 +87,7 @@ class Understanding:
         entity_sensitive: Mapping[str, bool] | None = None,
         announce: Announce | None = None,
         now: Callable[[], dt.datetime] | None = None,
+        confirm_llm: bool = False,
     ) -> None:
         self.registry = registry
         self.executor = executor
@@ -99,6 +100,7 @@ class Understanding:
         self.entity_confirm_seconds = dict(entity_confirm_seconds or {})
         self.entity_sensitive = dict(entity_sensitive or {})
         self.announce = announce
+        self.confirm_llm = confirm_llm
         self.now = now or (lambda: dt.datetime.now().astimezone())
         self.matcher = TemplateMatcher(templates, registry)
         self.timers = TimerManager(on_finish=self._timer_done)
@@ -376,8 +378,10 @@ class Understanding:
                 error_templates=self.templates.errors,
             )
             try:
-                if spec.schema.sensitive and not confirmed:
-                    # Marked sensitive by its developer: ask before the handler runs.
+                llm_guess = handled_by == "llm" and self.confirm_llm
+                if (spec.schema.sensitive or llm_guess) and not confirmed:
+                    # Marked sensitive by its developer, or only the small model's
+                    # reading of the sentence: ask before the handler runs.
                     raise NeedsConfirmation((), self.confirm_seconds)
                 reply = await spec.func(ctx)
             except NeedsConfirmation as ask:
@@ -392,7 +396,11 @@ class Understanding:
                 conv.pending = pending
                 self._expire_later(conv, pending, ask.seconds)
                 done.actions.extend(ctx.actions)
-                done.replies.append(CONFIRM_PROMPT)
+                done.replies.append(
+                    f"Did you mean: {describe_call(step.call)}?"
+                    if handled_by == "llm"
+                    else CONFIRM_PROMPT
+                )
                 done.awaiting = True
                 break
             except IntentError as exc:
@@ -428,6 +436,16 @@ class Understanding:
             message = "Your timer is done"
         if self.announce is not None:
             await self.announce(message)
+
+
+def describe_call(call: IntentCall) -> str:
+    """An intent call in words, for "Did you mean ...?" ("turn off Back Door")."""
+    verb = re.sub(r"(?<!^)(?=[A-Z])", " ", call.intent.removeprefix("Hass")).lower()
+    parts = [
+        str(value) if key in ("name", "area", "floor") else f"{key.replace('_', ' ')} {value}"
+        for key, value in call.slots.items()
+    ]
+    return " ".join([verb, ", ".join(parts)]).strip()
 
 
 def _ms(since: float) -> float:

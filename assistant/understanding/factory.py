@@ -109,5 +109,6 @@ def build(
         entity_confirm_seconds=confirm,
         entity_sensitive=sensitive,
         announce=announce,
+        confirm_llm=config.llm_confirm,
     )
     return understanding, sources
