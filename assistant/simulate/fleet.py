@@ -132,14 +132,17 @@ class Fleet:
         tb: TracebackType | None,
     ) -> None:
         """Say goodbye (offline; configs removed with clear_on_exit) and stop."""
-        if self._task is not None:
+        if self._task is None:
+            return
+        self._task.cancel()
+        # Bounded: a broker that never answers the goodbye must not hold the caller.
+        done, _ = await asyncio.wait({self._task}, timeout=2 * PUBLISH_TIMEOUT)
+        if not done:
+            log.warning("the fleet did not stop in time; abandoning its connection")
             self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                current = asyncio.current_task()
-                if current is not None and current.cancelling():
-                    raise
+            await asyncio.wait({self._task}, timeout=PUBLISH_TIMEOUT)
+        elif not self._task.cancelled() and self._task.exception() is not None:
+            log.warning("the fleet stopped with an error: %s", self._task.exception())
 
     async def run(self) -> None:
         """Serve until cancelled; reconnect with jittered, capped backoff when the broker goes."""
