@@ -17,6 +17,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from assistant.devices.model import Domain
+
 SYSTEM_CONFIG = Path("/etc/assistant/config.toml")
 
 
@@ -192,20 +194,7 @@ class DeviceConfig(_Section):
     """A device with no discovery, described by hand."""
 
     name: str = Field(description="Friendly name.")
-    kind: Literal[
-        "light",
-        "switch",
-        "fan",
-        "cover",
-        "lock",
-        "valve",
-        "climate",
-        "vacuum",
-        "sensor",
-        "binary_sensor",
-        "button",
-        "scene",
-    ] = Field(description="Entity domain.")
+    kind: Domain = Field(description="Entity domain.")
     id: str | None = Field(default=None, description="object id; None = from the name.")
     area: str | None = Field(default=None, description="Area (room).")
     aliases: tuple[str, ...] = Field(default=(), description="Other names.")

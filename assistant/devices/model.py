@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, get_args
 
 Domain = Literal[
     "light",
@@ -23,20 +23,7 @@ Domain = Literal[
     "button",
     "scene",
 ]
-DOMAINS: tuple[str, ...] = (
-    "light",
-    "switch",
-    "fan",
-    "cover",
-    "lock",
-    "valve",
-    "climate",
-    "vacuum",
-    "sensor",
-    "binary_sensor",
-    "button",
-    "scene",
-)
+DOMAINS: tuple[str, ...] = get_args(Domain)
 Source = Literal["discovery", "zigbee2mqtt", "config", "home assistant"]
 
 # The executor's verbs.  Parameters per verb (all optional unless noted):
