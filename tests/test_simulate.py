@@ -20,9 +20,10 @@ from assistant.simulate import Fleet, load_example_home, load_home, parse_home
 from assistant.simulate.ha_fixtures import load_ha_fixtures
 from assistant.simulate.home import Home
 from assistant.simulate.synthetic import synthetic_home
+from tests.conformance_home import SUITE
 from tests.conftest import Broker, free_port
 
-FIXTURES = Path("/work/shared/conformance/ha-intents-en/_fixtures.yaml")
+FIXTURES = SUITE / "_fixtures.yaml"
 PREFIX = "homeassistant"
 
 # Copied from Home Assistant (homeassistant/components/mqtt/abbreviations.py), not
