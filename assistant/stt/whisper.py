@@ -79,6 +79,11 @@ class WhisperEngine:
         self.reset()
         text = ""
         if audio.size >= SAMPLE_RATE // 10:
+            # The temperature fallback samples; a fixed seed makes the same audio
+            # give the same text (the fallback itself rescues garbled greedy decodes).
+            import ctranslate2
+
+            ctranslate2.set_random_seed(0)
             segments, _info = self._model.transcribe(
                 audio,
                 language=self.language,
