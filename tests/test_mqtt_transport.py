@@ -344,3 +344,34 @@ async def test_birth_on_every_connection_and_will_when_the_process_vanishes(
         await until(lambda: b"offline" in seen)
         await until(lambda: seen[-1] == b"online")  # reconnected: birth again
         await conn.__aexit__(None, None, None)
+
+
+async def _publisher_stops_when_cancelled(client_type: type[aiomqtt.Client], broker: Broker) -> int:
+    """Cancel a task that publishes at QoS 1 at many points; count the cancels it ignored."""
+    ignored = 0
+    async with client_type(broker.host, broker.port) as client:
+
+        async def publish_forever() -> None:
+            while True:
+                await client.publish("test/cancel", "x", qos=1, timeout=5)
+
+        for attempt in range(150):
+            task = asyncio.create_task(publish_forever())
+            # Land the cancel at a different moment of the PUBLISH/PUBACK exchange each time.
+            await asyncio.sleep((attempt % 30) * 0.0001)
+            task.cancel()
+            done, _ = await asyncio.wait({task}, timeout=1)
+            if not done:
+                ignored += 1
+                while not task.done():  # each further cancel may be swallowed as well
+                    task.cancel()
+                    await asyncio.wait({task}, timeout=0.1)
+    return ignored
+
+
+async def test_a_publishing_task_always_stops_when_cancelled(broker: Broker) -> None:
+    # Python 3.11's asyncio.wait_for (which plain aiomqtt uses for acknowledgements)
+    # swallows a cancel that meets the PUBACK; the fleet and the service must not.
+    from assistant.transports.mqtt_client import Client
+
+    assert await _publisher_stops_when_cancelled(Client, broker) == 0

@@ -165,12 +165,12 @@ def _tls_context(settings: Settings) -> ssl.SSLContext | None:
 
 
 async def _mqtt_connect(settings: Settings) -> None:
-    import aiomqtt
+    from assistant.transports.mqtt_client import Client
 
     mqtt = settings.mqtt
     async with (
         asyncio.timeout(_MQTT_TIMEOUT + 1),
-        aiomqtt.Client(
+        Client(
             mqtt.host,
             mqtt.port,
             username=mqtt.username,

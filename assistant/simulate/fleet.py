@@ -35,6 +35,7 @@ from assistant.simulate.behaviour import (
 )
 from assistant.simulate.configs import Announcement, announce, availability_topic
 from assistant.simulate.home import EntitySpec, Home
+from assistant.transports.mqtt_client import Client
 
 log = logging.getLogger("assistant.simulate")
 
@@ -150,7 +151,7 @@ class Fleet:
         will = aiomqtt.Will(availability_topic(self.home), "offline", qos=1, retain=True)
         while True:
             try:
-                async with aiomqtt.Client(
+                async with Client(
                     **client_options(self._mqtt), identifier=self._client_id, will=will
                 ) as client:
                     self._client = client

@@ -44,6 +44,7 @@ import aiomqtt
 
 from assistant.config import MqttConfig
 from assistant.errors import UserError
+from assistant.transports.mqtt_client import Client
 from assistant.transports.mqtt_options import (
     LastProblem,
     backoff_delay,
@@ -298,7 +299,7 @@ class MqttConnection:
     # --- the connection ----------------------------------------------------
     def _make_client(self) -> aiomqtt.Client:
         config = self.config
-        return aiomqtt.Client(
+        return Client(
             config.host,
             config.port,
             username=config.username,
