@@ -228,7 +228,14 @@ class LlmFallback:
                 "raise [understanding] llm_context",
             )
         llama_cpp.llama_perf_context_reset(llm.ctx)
-        evaluated, finished_prompt = self._evaluate(tokens, deadline)
+        evaluated = 0
+        if not warm_only and not self._prefix_cached():
+            # A new or rebuilt prefix (first sentence, changed devices) is a
+            # one-off like warm(): the sentence's time limit starts after it.
+            evaluated, _ = self._evaluate(self._prefix_tokens, math.inf)
+            deadline = time.perf_counter() + self.timeout_s
+        more, finished_prompt = self._evaluate(tokens, deadline)
+        evaluated += more
         timed_out = not finished_prompt
         prompt_done = time.perf_counter()
         out: list[int] = []
@@ -265,6 +272,11 @@ class LlmFallback:
         if truncated:
             return raw, timings, f"model output exceeded {self.max_tokens} tokens"
         return raw, timings, None
+
+    def _prefix_cached(self) -> bool:
+        llm = self._llm
+        size = len(self._prefix_tokens)
+        return llm.n_tokens >= size and list(llm.input_ids[:size]) == self._prefix_tokens
 
     def _evaluate(self, tokens: list[int], deadline: float) -> tuple[int, bool]:
         """Bring the context to `tokens`, reusing the longest cached prefix.
