@@ -13,6 +13,9 @@ from typing import Any
 from assistant.understanding.model import IntentCall, IntentSchema, SlotSpec, Vocabulary
 
 
+TARGET_KINDS = ("name", "area", "floor", "domain", "device_class")
+
+
 class InvalidCall(ValueError):
     """The call does not fit its schema or the home; str() says why."""
 
@@ -73,4 +76,9 @@ def validate_call(
     missing = [s.name for s in schema.slots if s.required and s.name not in slots]
     if missing:
         raise InvalidCall(f"{call.intent}: missing {', '.join(missing)}")
+    targets = [s.name for s in schema.slots if s.kind in TARGET_KINDS]
+    if "domain" in targets and not any(t in slots for t in targets):
+        # A many-target intent ("turn off") naming no device, room or kind of
+        # device would act on everything in reach: not on a model's guess.
+        raise InvalidCall(f"{call.intent}: names no device, area or kind of device")
     return IntentCall(call.intent, slots)
