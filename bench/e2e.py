@@ -237,6 +237,10 @@ async def measure(engine: str, utterances: int, llm: str) -> dict[str, Any]:
                     out["template"]["failed"] = sum(1 for d in details if not d["ok"])
                     out["stt_rtf_median"] = round(statistics.median(rtf), 3) if rtf else None
                     if runtime.llm_loaded:
+                        # Steady state: the service prepares the LLM's prompt after start-up.
+                        assert runtime.understanding is not None
+                        async with asyncio.timeout(120):
+                            await runtime.understanding.warmed()
                         lat, _, details = await _path_latencies(files, fleet, fallback_wavs)
                         out["fallback"] = _summary(lat)
                         # Also the time to a decision, whether or not it acted.

@@ -312,6 +312,44 @@ class ScriptedModel:
         return self.answers.get(text)
 
 
+class WarmingModel(ScriptedModel):
+    """Records when the engine asks it to prepare its prompt, and with which names."""
+
+    def __init__(self) -> None:
+        super().__init__({})
+        self.warmed: list[tuple[str, ...]] = []
+        self.changed = asyncio.Event()
+
+    def warm(self, schemas: Sequence[IntentSchema], vocabulary: Vocabulary) -> None:
+        self.warmed.append(tuple(vocabulary.names))
+        self.changed.set()
+
+
+async def test_the_llm_prompt_is_prepared_at_start_and_again_after_the_devices_change(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import assistant.understanding.engine as engine
+
+    monkeypatch.setattr(engine, "WARM_UP_DELAY", 0.05)
+    model = WarmingModel()
+    registry = home()
+    understanding, _ = make(registry, llm_mode="fallback", fallback=model)
+    understanding.start_warm_up()
+    async with asyncio.timeout(5):
+        await model.changed.wait()
+    assert "Bedroom Lamp" in model.warmed[0]
+    # A burst of new devices gives one new warm-up, with the new names, after it.
+    model.changed.clear()
+    for i in range(5):
+        registry.upsert(_entity(f"light.guest_{i}", f"Guest Lamp {i}", "Guest Room"))
+    async with asyncio.timeout(5):
+        await model.changed.wait()
+    await asyncio.sleep(0.2)
+    assert len(model.warmed) == 2
+    assert "Guest Lamp 4" in model.warmed[1]
+    understanding.close()
+
+
 async def test_llm_fallback_is_validated() -> None:
     model = ScriptedModel(
         {
@@ -321,6 +359,7 @@ async def test_llm_fallback_is_validated() -> None:
             "invent a device": [IntentCall("HassTurnOn", {"name": "Pool Pump"})],
             "dim it beyond reason": [IntentCall("HassLightSet", {"brightness": 400})],
             "nonsense intent": [IntentCall("HassSelfDestruct", {})],
+            "i need the best lamp on please": [IntentCall("HassTurnOff", {})],
             "spin the door": [
                 IntentCall("HassFanSetSpeed", {"name": "Front Door", "percentage": 5})
             ],
@@ -332,9 +371,16 @@ async def test_llm_fallback_is_validated() -> None:
     assert outcome.slots["area"] == "Bedroom"  # canonical name
     assert did(executor) == {("light.bedroom_lamp", "turn_on")}
     assert outcome.timings_ms["llm"] >= 0
-    for text in ("invent a device", "dim it beyond reason", "nonsense intent", "spin the door"):
+    for text in (
+        "invent a device",
+        "dim it beyond reason",
+        "nonsense intent",
+        "spin the door",
+        "i need the best lamp on please",  # no target: would turn off everything
+    ):
         refused = await understanding.process(text)
         assert refused.actions == ()
+        assert not refused.reply.endswith("?")  # refused, not a question to confirm
     assert len(executor.actions) == 1
     assert "Bedroom Lamp" in model.seen[0].names
     # Templates still come first in fallback mode.

@@ -193,6 +193,8 @@ class Runtime:
         self.understanding = await asyncio.to_thread(self._build_understanding)
         llm = settings.understanding.llm if self.llm_loaded else "off"
         self._ready("understanding", t0, f"templates + LLM {llm}")
+        # The LLM's prompt prefix is evaluated in the background, not on the first sentence.
+        self.understanding.start_warm_up()
 
         if self.options.interface and settings.site.mqtt_interface and self.connection:
             self._start_interface()

@@ -53,6 +53,7 @@ __all__ = ["Fallback", "Outcome", "Understanding"]
 log = logging.getLogger(__name__)
 
 CONFIRM_PROMPT = "Are you sure?"
+WARM_UP_DELAY = 2.0  # s of quiet in the registry before the LLM prompt is prepared again
 CANCELLED = "Okay, cancelled."
 TOO_LATE = "Too late, I cancelled that."
 OUT_OF_DOMAIN = "Sorry, I can't help with that."
@@ -107,6 +108,12 @@ class Understanding:
         self.conversation = Conversation()
         self._phrases: PhraseList | None = None
         self._tasks: set[asyncio.Task[None]] = set()
+        self._warm_timer: asyncio.TimerHandle | None = None
+        self._unwatch: Callable[[], None] | None = None
+        if self.llm_mode != "off" and hasattr(fallback, "warm"):
+            # New names change the LLM's prompt: evaluate it again once the
+            # home has been quiet a moment, not on the next spoken sentence.
+            self._unwatch = registry.add_listener(lambda: self.start_warm_up(WARM_UP_DELAY))
 
     # --- policy ---------------------------------------------------------------
     def is_sensitive(self, entity: Entity, action: str) -> bool:
@@ -141,7 +148,43 @@ class Understanding:
         warm = getattr(self.fallback, "warm", None)
         if warm is not None and self.llm_mode != "off":
             schemas = self.handlers.schemas(llm_only=True)
-            await asyncio.to_thread(warm, schemas, self.vocabulary())
+            started = time.monotonic()
+            try:
+                await asyncio.to_thread(warm, schemas, self.vocabulary())
+            except Exception as exc:  # noqa: BLE001 - the first sentence will pay instead
+                log.warning("LLM prompt not prepared ahead: %s", exc)
+                return
+            log.info("LLM prompt ready (%.1f s)", time.monotonic() - started)
+
+    async def warmed(self) -> None:
+        """Return once no LLM warm-up is pending or running (wrap in a timeout)."""
+        while True:
+            running = {t for t in self._tasks if t.get_name() == "llm-warm-up"}
+            if running:
+                await asyncio.wait(running)
+            elif self._warm_timer is not None:
+                await asyncio.sleep(0.05)
+            else:
+                return
+
+    def start_warm_up(self, delay: float = 0.0) -> None:
+        """Warm the LLM in the background after `delay` s (a newer call restarts the wait)."""
+        if self.llm_mode == "off":
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return  # no event loop (a one-shot command): the first sentence pays
+        if self._warm_timer is not None:
+            self._warm_timer.cancel()
+
+        def start() -> None:
+            self._warm_timer = None
+            task = loop.create_task(self.warm_up(), name="llm-warm-up")
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+        self._warm_timer = loop.call_later(delay, start)
 
     def phrases(self, max_phrases: int = 20000) -> list[str]:
         """What the home understands, as phrases for closed-vocabulary STT (cached)."""
@@ -152,6 +195,11 @@ class Understanding:
     def close(self) -> None:
         """Stop timers and listening to the registry."""
         self.timers.cancel_all()
+        if self._warm_timer is not None:
+            self._warm_timer.cancel()
+        if self._unwatch is not None:
+            self._unwatch()
+            self._unwatch = None
         for task in list(self._tasks):
             task.cancel()
         if self._phrases is not None:
