@@ -328,7 +328,7 @@ class WarmingModel(ScriptedModel):
 async def test_the_llm_prompt_is_prepared_at_start_and_again_after_the_devices_change(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    import assistant.understanding.engine as engine
+    from assistant.understanding import engine
 
     monkeypatch.setattr(engine, "WARM_UP_DELAY", 0.05)
     model = WarmingModel()

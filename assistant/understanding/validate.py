@@ -12,7 +12,6 @@ from typing import Any
 
 from assistant.understanding.model import IntentCall, IntentSchema, SlotSpec, Vocabulary
 
-
 TARGET_KINDS = ("name", "area", "floor", "domain", "device_class")
 
 
