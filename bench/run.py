@@ -146,6 +146,8 @@ def table(results: dict[str, Any]) -> str:
             (f"{engine} fallback: EOS -> fleet p50", _ms(f, "median_ms") if f.get("n") else
              f.get("note", "-"), TARGETS["fallback p50"]),
             (f"{engine} fallback: EOS -> fleet p95", _ms(f, "p95_ms"), ""),
+            (f"{engine} fallback: acted / right device",
+             f"{f['n']} / {f['correct']} of {f['sentences']}" if "sentences" in f else "-", ""),
             (f"{engine} STT real-time factor (median)", f"{r.get('stt_rtf_median')}", ""),
             (f"{engine} peak RSS, all loaded (LLM {'on' if r.get('llm_loaded') else 'off'})",
              f"{r['peak_rss_mb']:.0f} MB", TARGETS["peak RSS (whisper base + GGUF)"]),
