@@ -11,15 +11,18 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
+from hassil.expression import Alternative, Expression, Group, Sentence, TextChunk
 from hassil.intents import IntentData, RangeSlotList, SlotList, TextSlotList
 from hassil.sample import sample_sentence
 from hassil.util import check_excluded_context, check_required_context
 
 from assistant.understanding.matcher import TemplateMatcher
 
-_SPEAKABLE = re.compile(r"^[a-z' ]+$")
+# Letters of any script (Hangul, accented Latin...), apostrophes and spaces:
+# digits and symbols ("50%") have no one spoken form for the recogniser.
+_SPEAKABLE = re.compile(r"^(?:[^\W\d_]|[' ])+$")
 
 
 def coarse_ranges(lists: dict[str, SlotList], step: int) -> dict[str, SlotList]:
@@ -38,6 +41,44 @@ def coarse_ranges(lists: dict[str, SlotList], step: int) -> dict[str, SlotList]:
 def _speakable(text: str) -> str | None:
     phrase = " ".join(text.casefold().replace("-", " ").split())
     return phrase if phrase and _SPEAKABLE.match(phrase) else None
+
+
+def _omitted(item: Expression) -> bool:
+    return isinstance(item, TextChunk) and item.is_empty
+
+
+def _optionals_first(expression: Expression) -> Expression:
+    """The same template with every optional part's "left out" choice tried first."""
+    if not isinstance(expression, Group):
+        return expression
+    items = [_optionals_first(item) for item in expression.items]
+    if isinstance(expression, Alternative) and expression.is_optional:
+        items.sort(key=lambda item: not _omitted(item))  # stable: the rest keep their order
+    return dataclasses.replace(expression, items=items)
+
+
+def _plain_sentence(sentence: Sentence) -> Sentence:
+    return dataclasses.replace(sentence, expression=_optionals_first(sentence.expression))
+
+
+def _samples(
+    sentence: Sentence,
+    lists: dict[str, SlotList],
+    rules: tuple[dict[str, Sentence], dict[str, Sentence]],
+    language: str,
+    count: int,
+) -> Iterator[str]:
+    """The template's first `count` texts, then its first `count` with optional parts left out.
+
+    hassil enumerates optional words present first, so the first texts are
+    the longest ("turn on the ...", "모든 거실 조명 전원 켜줘"); the short forms
+    people mostly say ("거실 조명 켜줘") come from the second, optionals-first order.
+    """
+    full, plain = rules
+    yield from itertools.islice(sample_sentence(sentence, lists, full, language), count)
+    yield from itertools.islice(
+        sample_sentence(_plain_sentence(sentence), lists, plain, language), count
+    )
 
 
 def _empty(slot_list: SlotList | None) -> bool:
@@ -75,7 +116,8 @@ def build_phrases(
     Templates without a live name give `per_template` phrases each; templates
     naming a device, area or floor are sampled once per live value (at most
     `per_value` phrases), interleaved so every name is heard before any
-    name's second form when the cap is reached.
+    name's second form when the cap is reached.  Each count is taken twice:
+    from the longest forms and from the shortest (see `_samples`).
     """
     templates = matcher.templates
     base = dict(templates.intents.slot_lists)
@@ -83,6 +125,8 @@ def build_phrases(
     live = matcher.slot_lists
     lists: dict[str, SlotList] = {**base, **live}
     rules = templates.intents.expansion_rules
+    plain_rules = {name: _plain_sentence(rule) for name, rule in rules.items()}
+    language = templates.language
     wanted = set(intents) if intents else None
     fixed: dict[str, None] = {}
     by_value: dict[tuple[str, str], list[str]] = {}
@@ -90,18 +134,21 @@ def build_phrases(
         if wanted is not None and intent.name not in wanted:
             continue
         for data in intent.data:
-            local_rules = {**rules, **data.expansion_rules}
+            own_rules = data.expansion_rules
+            rule_sets = (
+                {**rules, **own_rules},
+                {**plain_rules, **{k: _plain_sentence(r) for k, r in own_rules.items()}},
+            )
             local_lists = {**lists, **_names_for(data, live), **data.slot_lists}
             for sentence in data.sentences:
-                names = set(sentence.list_names(local_rules))
+                names = set(sentence.list_names(rule_sets[0]))
                 if names & data.wildcard_list_names:
                     continue
                 if any(_empty(local_lists.get(n)) for n in names):
                     continue  # a home with no floors says no "... on the {floor}"
                 used = [n for n in ("name", "area", "floor") if n in names and n in live]
-                samples = sample_sentence(sentence, local_lists, local_rules, templates.language)
                 if not used:
-                    for text in itertools.islice(samples, per_template):
+                    for text in _samples(sentence, local_lists, rule_sets, language, per_template):
                         if (phrase := _speakable(text)) is not None:
                             fixed.setdefault(phrase, None)
                     continue
@@ -111,9 +158,8 @@ def build_phrases(
                     continue
                 for value in live_list.values:
                     one = {**local_lists, list_name: TextSlotList(name=list_name, values=[value])}
-                    texts = sample_sentence(sentence, one, local_rules, templates.language)
                     key = (list_name, str(value.value_out))
-                    for text in itertools.islice(texts, per_value):
+                    for text in _samples(sentence, one, rule_sets, language, per_value):
                         if (phrase := _speakable(text)) is not None:
                             by_value.setdefault(key, []).append(phrase)
     seen = dict(fixed)
