@@ -22,14 +22,20 @@ def spoken(
     *,
     wake: str | None = "okay nabu",
     voice: str = "en-us",
+    wake_voice: str | None = None,
     speed: int = 150,
     pause: float = 0.6,
     tail: float = 1.2,
 ) -> Path:
-    """A 16 kHz WAV: lead-in, (wake word, pause,) command, trailing silence."""
+    """A 16 kHz WAV: lead-in, (wake word, pause,) command, trailing silence.
+
+    `wake_voice` speaks the wake word when the command's voice cannot (the
+    wake word model knows "okay nabu" in English, the command may be Korean).
+    """
     parts = [silence(0.4)]
     if wake:
-        parts += [read_wav(speak(wake, out.with_suffix(".wake.wav"), voice, speed)), silence(pause)]
+        wake_wav = speak(wake, out.with_suffix(".wake.wav"), wake_voice or voice, speed)
+        parts += [read_wav(wake_wav), silence(pause)]
     parts += [read_wav(speak(command, out.with_suffix(".cmd.wav"), voice, speed)), silence(tail)]
     write_wav(out, np.concatenate(parts))
     for extra in (out.with_suffix(".wake.wav"), out.with_suffix(".cmd.wav")):
