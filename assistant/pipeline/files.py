@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -63,6 +64,10 @@ class FileListener:
         self.turns = turns
         self.frame_samples = frame_samples
         self.follow_up = False
+        # One thread reads every file (wake word, VAD): the same thread each
+        # time keeps glibc from growing a malloc arena per pool thread, so
+        # memory stays flat over thousands of files.
+        self._thread = ThreadPoolExecutor(1, thread_name_prefix="listen-files")
 
     def _utterance(self, path: Path) -> tuple[bool, Utterance | None]:
         """(heard the wake word or needed none, the command) from one file (blocking)."""
@@ -88,7 +93,8 @@ class FileListener:
     async def process(self, path: Path, reply_dir: Path | None = None) -> FileOutcome:
         """One file -> its outcome; UserError for an unreadable file."""
         start = time.monotonic()
-        woke, utterance = await asyncio.to_thread(self._utterance, path)
+        loop = asyncio.get_running_loop()
+        woke, utterance = await loop.run_in_executor(self._thread, self._utterance, path)
         listen_ms = ((utterance.end_of_speech if utterance else time.monotonic()) - start) * 1000
         if utterance is None:
             # Nothing to act on; a pending question keeps waiting for the next file.
@@ -98,7 +104,13 @@ class FileListener:
         self.follow_up = bool(u and u.awaiting_confirmation)
         reply_wav = None
         if reply_dir is not None and result.reply_audio is not None:
-            await asyncio.to_thread(reply_dir.mkdir, parents=True, exist_ok=True)
+            await loop.run_in_executor(self._thread, _make_dir, reply_dir)
             reply_wav = reply_dir / f"{path.stem}.reply.wav"
-            await asyncio.to_thread(write_wav, reply_wav, result.reply_audio, SAMPLE_RATE)
+            await loop.run_in_executor(
+                self._thread, write_wav, reply_wav, result.reply_audio, SAMPLE_RATE
+            )
         return FileOutcome(path, woke, result, reply_wav, listen_ms)
+
+
+def _make_dir(path: Path) -> None:
+    path.mkdir(parents=True, exist_ok=True)

@@ -90,6 +90,8 @@ class TurnRunner:
         """For closed-vocabulary STT (Vosk grammar): what the home understands now."""
         self.phrases_stale = False
         self._stt_thread = ThreadPoolExecutor(1, thread_name_prefix="stt")
+        # Speech synthesis on a thread of its own too (one malloc arena, not one per pool thread).
+        self._tts_thread = ThreadPoolExecutor(1, thread_name_prefix="tts")
 
     # --- STT: every engine call runs on one worker thread, in order ----------
     def feeder(self) -> StreamFeeder:
@@ -99,6 +101,7 @@ class TurnRunner:
     def close(self) -> None:
         """Stop the STT thread (work not started is dropped)."""
         self._stt_thread.shutdown(wait=False, cancel_futures=True)
+        self._tts_thread.shutdown(wait=False, cancel_futures=True)
 
     def _refresh_phrases(self) -> None:
         if self.phrases is not None and self.phrases_stale:
@@ -206,7 +209,8 @@ class TurnRunner:
             return None, 0.0
         start = time.monotonic()
         try:
-            audio = await asyncio.to_thread(self.tts.synthesize, text)
+            loop = asyncio.get_running_loop()
+            audio = await loop.run_in_executor(self._tts_thread, self.tts.synthesize, text)
         except asyncio.CancelledError:
             raise
         except Exception:
