@@ -21,6 +21,7 @@ from pathlib import Path
 from assistant import __version__, commands
 from assistant.config import ConfigError, load
 from assistant.errors import UserError
+from assistant.service.memory import limit_malloc_arenas
 
 log = logging.getLogger("assistant")
 
@@ -61,6 +62,7 @@ def _setup_logging(verbosity: int) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the console script."""
+    limit_malloc_arenas()
     parser = build_parser()
     args = parser.parse_args(argv)
     _setup_logging(getattr(args, "verbose", 0) + 1)
