@@ -17,7 +17,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from assistant.devices.model import Domain
+from assistant.devices.entities import Domain
 
 SYSTEM_CONFIG = Path("/etc/assistant/config.toml")
 

@@ -30,8 +30,8 @@ from typing import Any
 import aiomqtt
 
 from assistant.config import parse
+from assistant.devices.mqtt.service import DeviceService
 from assistant.devices.registry import Registry
-from assistant.devices.service import DeviceService
 
 
 def _free_port() -> int:

@@ -17,13 +17,13 @@ import itertools
 import statistics
 import time
 
-from assistant.devices.model import Entity
+from assistant.devices.entities import Entity
 from assistant.devices.registry import Registry
 from assistant.understanding.dryrun import RecordingExecutor
 from assistant.understanding.engine import Understanding
 from assistant.understanding.handlers import HANDLERS
 from assistant.understanding.loader import discover
-from assistant.understanding.templates import load_templates
+from assistant.understanding.sentences import load_templates
 
 AREAS = [
     "Kitchen", "Living Room", "Bedroom", "Office", "Garage", "Hallway", "Bathroom",

@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from assistant.devices.model import Action
+from assistant.devices.entities import Action
 from assistant.devices.registry import Registry
 from assistant.understanding.conversation import Conversation
 from assistant.understanding.engine import Outcome, Understanding

@@ -17,9 +17,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from assistant.understanding.calls import IntentSchema
 from assistant.understanding.grammar import Vocabulary
 from assistant.understanding.llm import LlmFallback, LlmResult, LlmTimings
-from assistant.understanding.model import IntentSchema
 
 _fallbacks: dict[str, LlmFallback] = {}
 _vocab_models: dict[str, Any] = {}

@@ -6,8 +6,8 @@ import asyncio
 import uuid
 
 from assistant.config import parse
+from assistant.devices.mqtt.service import DeviceService
 from assistant.devices.registry import Registry
-from assistant.devices.service import DeviceService
 from assistant.understanding.factory import build
 from tests.conftest import Broker
 from tests.test_discovery_live import client, publish

@@ -19,9 +19,9 @@ from typing import Any
 import pytest
 
 from assistant.config import Settings, parse
-from assistant.devices.model import Action, EntityState
+from assistant.devices.entities import Action, EntityState
+from assistant.devices.mqtt.service import DeviceService
 from assistant.devices.registry import Registry
-from assistant.devices.service import DeviceService
 from assistant.simulate.fleet import Fleet
 from assistant.simulate.ha_fixtures import convert_ha_fixtures
 from assistant.understanding.factory import build

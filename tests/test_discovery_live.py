@@ -13,8 +13,8 @@ import aiomqtt
 import pytest
 
 from assistant.config import Settings, parse
+from assistant.devices.mqtt.service import DeviceService
 from assistant.devices.registry import Registry
-from assistant.devices.service import DeviceService
 from tests.conftest import Broker
 
 

@@ -9,8 +9,8 @@ import uuid
 
 import pytest
 
+from assistant.devices.mqtt.service import DeviceService
 from assistant.devices.registry import Registry
-from assistant.devices.service import DeviceService
 from tests.conftest import Broker
 from tests.test_discovery_live import client, publish, settings_for, until
 

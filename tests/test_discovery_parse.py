@@ -7,18 +7,18 @@ from typing import Any
 
 import pytest
 
-from assistant.devices.discovery import Discovered, parse_config
-from assistant.devices.discovery_commands import Message, UnsupportedAction, build
-from assistant.devices.discovery_schema import (
+from assistant.devices.entities import EntityState
+from assistant.devices.mqtt.discovery import Discovered, parse_config
+from assistant.devices.mqtt.discovery_commands import Message, UnsupportedAction, build
+from assistant.devices.mqtt.discovery_schema import (
     InvalidConfig,
     decode,
     expand,
     parse_topic,
     split_device_components,
 )
-from assistant.devices.discovery_state import interpret
-from assistant.devices.model import EntityState
-from assistant.devices.templates import TemplateFailed
+from assistant.devices.mqtt.discovery_state import interpret
+from assistant.devices.mqtt.jinja import TemplateFailed
 from assistant.errors import UserError
 
 
@@ -548,6 +548,6 @@ def test_full_and_abbreviated_configs_are_the_same_entity(component: str) -> Non
 
 
 def test_every_component_is_covered() -> None:
-    from assistant.devices.discovery_schema import COMPONENTS
+    from assistant.devices.mqtt.discovery_schema import COMPONENTS
 
     assert set(FULL_AND_ABBREVIATED) == COMPONENTS

@@ -8,8 +8,8 @@ import uuid
 import aiomqtt
 import pytest
 
+from assistant.devices.mqtt.service import DeviceService
 from assistant.devices.registry import Registry
-from assistant.devices.service import DeviceService
 from assistant.errors import UserError
 from assistant.transports.mqtt import CommandExpired
 from tests.conftest import Broker

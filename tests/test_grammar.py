@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 import yaml
 
+from assistant.understanding.calls import IntentCall, IntentSchema, SlotSpec
 from assistant.understanding.fewshot import default_examples
 from assistant.understanding.grammar import (
     OutputError,
@@ -28,7 +29,6 @@ from assistant.understanding.grammar import (
     render_calls,
     validate_call,
 )
-from assistant.understanding.model import IntentCall, IntentSchema, SlotSpec
 from assistant.understanding.prompt import build_prompt, words_to_digits
 from tests import llama_worker
 

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from assistant.config import EntityOverride, HomeAssistantConfig
-from assistant.devices.model import EntityState
+from assistant.devices.entities import EntityState
 from assistant.devices.registry import Registry
 from assistant.errors import UserError
 from assistant.transports.homeassistant import HomeAssistantBackend

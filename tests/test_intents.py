@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 from assistant.config import MqttConfig, parse
+from assistant.devices.mqtt.service import DeviceService
 from assistant.devices.registry import Registry
-from assistant.devices.service import DeviceService
 from assistant.simulate.fleet import Fleet
 from assistant.understanding.check import check_file
 from assistant.understanding.factory import build
@@ -161,7 +161,7 @@ def test_entry_point_package_is_found(tmp_path: Path, monkeypatch: pytest.Monkey
     package.mkdir(parents=True)
     (package / "__init__.py").write_text(
         "from assistant.understanding.handlers import IntentContext, intent_handler\n"
-        "from assistant.understanding.model import IntentSchema\n\n"
+        "from assistant.understanding.calls import IntentSchema\n\n"
         "@intent_handler('PorchParty', schema=IntentSchema('PorchParty', 'Porch lights on'))\n"
         "async def porch_party(ctx: IntentContext) -> str | None:\n"
         "    return 'Party on the porch'\n",

@@ -18,9 +18,9 @@ import pytest
 from assistant.config import Settings
 from assistant.errors import UserError
 from assistant.models import ModelStore
+from assistant.understanding.calls import IntentSchema, SlotSpec
 from assistant.understanding.grammar import Vocabulary
 from assistant.understanding.llm_process import LlmProcess
-from assistant.understanding.model import IntentSchema, SlotSpec
 
 pytestmark = pytest.mark.slow
 

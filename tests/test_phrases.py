@@ -7,13 +7,13 @@ Korean phrases (Hangul) must be in it at all, and the short forms people say
 
 from __future__ import annotations
 
-from assistant.devices.model import Entity
+from assistant.devices.entities import Entity
 from assistant.devices.registry import Registry
 from assistant.understanding.handlers import HANDLERS
 from assistant.understanding.loader import discover
 from assistant.understanding.matcher import TemplateMatcher
 from assistant.understanding.phrases import build_phrases
-from assistant.understanding.templates import load_templates
+from assistant.understanding.sentences import load_templates
 
 
 def _phrases(language: str, entities: list[Entity]) -> list[str]:

@@ -463,8 +463,8 @@ async def test_the_assistants_discovery_and_executor_drive_the_fleet(broker: Bro
     """End to end: the registry learns the example home from the fleet's configs alone,
     and executor calls reach the simulated devices, whose new states come back."""
     from assistant.config import Settings, Zigbee2MqttConfig
+    from assistant.devices.mqtt.service import DeviceService
     from assistant.devices.registry import Registry
-    from assistant.devices.service import DeviceService
 
     home = load_example_home()
     settings = Settings(mqtt=mqtt_config(broker), zigbee2mqtt=Zigbee2MqttConfig(enabled=False))
@@ -531,8 +531,8 @@ def test_the_example_homes_aliases_print_as_config_tables(
 
 async def test_the_assistant_learns_the_whole_fixtures_home_from_the_fleet(broker: Broker) -> None:
     from assistant.config import Settings, Zigbee2MqttConfig
+    from assistant.devices.mqtt.service import DeviceService
     from assistant.devices.registry import Registry
-    from assistant.devices.service import DeviceService
 
     home = load_ha_fixtures(FIXTURES).home
     settings = Settings(mqtt=mqtt_config(broker), zigbee2mqtt=Zigbee2MqttConfig(enabled=False))
@@ -551,8 +551,8 @@ async def test_the_assistant_learns_the_whole_fixtures_home_from_the_fleet(broke
 
 async def test_removal_and_availability_reach_the_assistant(broker: Broker) -> None:
     from assistant.config import Settings, Zigbee2MqttConfig
+    from assistant.devices.mqtt.service import DeviceService
     from assistant.devices.registry import Registry
-    from assistant.devices.service import DeviceService
 
     home = parse_home(
         {

@@ -15,8 +15,9 @@ from pathlib import Path
 import pytest
 
 from assistant.config import parse
-from assistant.devices.model import Entity, EntityState
+from assistant.devices.entities import Entity, EntityState
 from assistant.devices.registry import Registry
+from assistant.understanding.calls import IntentCall, IntentSchema, Vocabulary
 from assistant.understanding.conversation import Conversation
 from assistant.understanding.dryrun import RecordingExecutor
 from assistant.understanding.engine import CONFIRM_PROMPT, OUT_OF_DOMAIN, Understanding
@@ -28,8 +29,7 @@ from assistant.understanding.handlers import (
     intent_handler,
 )
 from assistant.understanding.loader import discover
-from assistant.understanding.model import IntentCall, IntentSchema, Vocabulary
-from assistant.understanding.templates import load_templates
+from assistant.understanding.sentences import load_templates
 
 
 def _entity(entity_id: str, name: str, area: str | None = None, **kw: object) -> Entity:

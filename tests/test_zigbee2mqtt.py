@@ -6,11 +6,11 @@ import asyncio
 import uuid
 from typing import Any
 
-from assistant.devices.discovery_commands import build
-from assistant.devices.model import EntityState
+from assistant.devices.entities import EntityState
+from assistant.devices.mqtt.discovery_commands import build
+from assistant.devices.mqtt.service import DeviceService
+from assistant.devices.mqtt.zigbee2mqtt import parse_devices
 from assistant.devices.registry import Registry
-from assistant.devices.service import DeviceService
-from assistant.devices.zigbee2mqtt import parse_devices
 from tests.conftest import Broker
 from tests.test_discovery_live import client, publish, settings_for, spying, until
 

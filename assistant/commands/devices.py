@@ -43,7 +43,7 @@ async def collect(settings: Settings) -> Registry:
         for d in configured.parse_devices(settings.devices):
             registry.upsert(configured.apply_overrides(d, settings.entities).entity)
         return registry
-    from assistant.devices.service import DeviceService
+    from assistant.devices.mqtt.service import DeviceService
 
     async with DeviceService(settings, registry, reconnect=False) as service:
         await service.connection.connect_or_raise(timeout=settings.discovery.max_wait_seconds)

@@ -39,7 +39,7 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
 def _list(args: argparse.Namespace, settings: Settings) -> int:
     from assistant.understanding.handlers import HANDLERS
     from assistant.understanding.loader import discover
-    from assistant.understanding.templates import load_templates
+    from assistant.understanding.sentences import load_templates
 
     sources = discover(settings.understanding.intents_dir, args.dir)
     templates = load_templates(
@@ -103,7 +103,7 @@ def _check(args: argparse.Namespace, settings: Settings) -> int:
     from assistant.understanding.check import check_file
     from assistant.understanding.handlers import HANDLERS
     from assistant.understanding.loader import discover
-    from assistant.understanding.templates import load_templates
+    from assistant.understanding.sentences import load_templates
 
     language = settings.understanding.language
     sources = discover(settings.understanding.intents_dir, args.dir)

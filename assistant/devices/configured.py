@@ -23,8 +23,8 @@ from dataclasses import replace
 from typing import Any
 
 from assistant.config import DeviceConfig, EntityOverride
-from assistant.devices.discovery import Discovered, parse_config, slugify
-from assistant.devices.discovery_schema import InvalidConfig
+from assistant.devices.mqtt.discovery import Discovered, parse_config, slugify
+from assistant.devices.mqtt.discovery_schema import InvalidConfig
 
 log = logging.getLogger(__name__)
 

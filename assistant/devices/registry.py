@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
 from typing import Any
 
-from assistant.devices.model import Entity, EntityState
+from assistant.devices.entities import Entity, EntityState
 
 Listener = Callable[[], None]
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from assistant.config import Settings
-from assistant.devices.model import Action, Executor
+from assistant.devices.entities import Action, Executor
 from assistant.devices.registry import Registry
 from assistant.errors import UserError
 from assistant.transports.mqtt import MqttConnection
@@ -63,7 +63,7 @@ async def open_devices(
     if connection is None:
         yield Devices(registry, _NoDevices())
         return
-    from assistant.devices.service import DeviceService
+    from assistant.devices.mqtt.service import DeviceService
 
     service = DeviceService(settings, registry, connection=connection)
     async with service:

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from assistant.devices.model import EntityState
+from assistant.devices.entities import EntityState
 from assistant.simulate.configs import (
     base_topic,
     is_json_light,

@@ -23,7 +23,7 @@ from typing import Any, NamedTuple
 import aiomqtt
 
 from assistant.config import MqttConfig
-from assistant.devices.model import EntityState
+from assistant.devices.entities import EntityState
 from assistant.errors import UserError
 from assistant.simulate.behaviour import (
     BadCommand,

@@ -16,7 +16,7 @@ from typing import Any
 
 import yaml
 
-from assistant.devices.model import DOMAINS
+from assistant.devices.entities import DOMAINS
 from assistant.errors import UserError
 from assistant.simulate.home import Home, parse_home, slugify
 

@@ -23,7 +23,7 @@ from pydantic import (
     model_validator,
 )
 
-from assistant.devices.model import Domain
+from assistant.devices.entities import Domain
 from assistant.errors import UserError
 
 Feature = Literal[

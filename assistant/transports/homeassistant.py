@@ -33,7 +33,7 @@ from homeassistant_api.errors import (
 from niquests.exceptions import RequestException
 
 from assistant.config import EntityOverride, HomeAssistantConfig
-from assistant.devices.model import DOMAINS, Action, Entity, EntityState
+from assistant.devices.entities import DOMAINS, Action, Entity, EntityState
 from assistant.devices.registry import Registry
 from assistant.errors import UserError
 

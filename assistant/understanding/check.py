@@ -20,7 +20,7 @@ from hassil.parser import ParseError
 from jinja2 import TemplateSyntaxError
 from jinja2.sandbox import SandboxedEnvironment
 
-from assistant.understanding.templates import builtin_dict
+from assistant.understanding.sentences import builtin_dict
 
 TOP_KEYS = frozenset(
     {"language", "intents", "lists", "expansion_rules", "responses", "skip_words", "settings"}

@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from assistant.understanding.model import IntentCall
+from assistant.understanding.calls import IntentCall
 
 Announce = Callable[[str], Awaitable[None]]
 

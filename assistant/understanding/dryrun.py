@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from assistant.devices.model import ACTIONS, Action
+from assistant.devices.entities import ACTIONS, Action
 from assistant.devices.registry import Registry
 from assistant.errors import UserError
 

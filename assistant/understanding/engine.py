@@ -15,8 +15,9 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 
-from assistant.devices.model import Entity, Executor
+from assistant.devices.entities import Entity, Executor
 from assistant.devices.registry import Registry
+from assistant.understanding.calls import IntentCall, IntentSchema, Vocabulary
 from assistant.understanding.conversation import (
     Announce,
     Conversation,
@@ -33,7 +34,6 @@ from assistant.understanding.handlers import (
 )
 from assistant.understanding.lists import vocabulary
 from assistant.understanding.matcher import TemplateMatch, TemplateMatcher
-from assistant.understanding.model import IntentCall, IntentSchema, Vocabulary
 from assistant.understanding.outcome import (
     Dispatched,
     Outcome,
@@ -44,7 +44,7 @@ from assistant.understanding.outcome import (
 )
 from assistant.understanding.phrases import PhraseList
 from assistant.understanding.responses import TemplateState, render, render_error
-from assistant.understanding.templates import TemplateSet
+from assistant.understanding.sentences import TemplateSet
 from assistant.understanding.timers import Timer, TimerManager
 from assistant.understanding.validate import InvalidCall, validate_call
 

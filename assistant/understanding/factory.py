@@ -8,15 +8,15 @@ from pathlib import Path
 from typing import Any
 
 from assistant.config import Settings
-from assistant.devices.model import Executor
+from assistant.devices.entities import Executor
 from assistant.devices.registry import Registry
 from assistant.errors import UserError
+from assistant.understanding.calls import IntentCall, IntentSchema, Vocabulary
 from assistant.understanding.conversation import Announce
 from assistant.understanding.engine import Fallback, Understanding
 from assistant.understanding.handlers import HANDLERS
 from assistant.understanding.loader import IntentSources, discover
-from assistant.understanding.model import IntentCall, IntentSchema, Vocabulary
-from assistant.understanding.templates import load_templates
+from assistant.understanding.sentences import load_templates
 
 log = logging.getLogger(__name__)
 

@@ -16,8 +16,8 @@ from collections.abc import Sequence
 from functools import cache
 from typing import Any
 
+from assistant.understanding.calls import IntentCall, IntentSchema
 from assistant.understanding.grammar import OutputError, Vocabulary, validate_call
-from assistant.understanding.model import IntentCall, IntentSchema
 
 Example = tuple[str, list[IntentCall]]
 

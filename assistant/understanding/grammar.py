@@ -25,7 +25,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from assistant.understanding.model import IntentCall, IntentSchema, SlotSpec
+from assistant.understanding.calls import IntentCall, IntentSchema, SlotSpec
 
 MAX_CALLS = 4
 MAX_TEXT_CHARS = 40

@@ -16,11 +16,11 @@ from collections.abc import Awaitable, Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from assistant.devices.model import Action, Entity, Executor
+from assistant.devices.entities import Action, Entity, Executor
 from assistant.devices.registry import Registry
 from assistant.errors import UserError
+from assistant.understanding.calls import IntentSchema
 from assistant.understanding.conversation import Conversation
-from assistant.understanding.model import IntentSchema
 from assistant.understanding.targets import TargetError, match_targets, query_from_slots
 
 if TYPE_CHECKING:

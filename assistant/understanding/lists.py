@@ -13,9 +13,9 @@ from typing import Any
 
 from hassil.intents import SlotList, TextSlotList, TextSlotValue
 
-from assistant.devices.model import Entity
+from assistant.devices.entities import Entity
 from assistant.devices.registry import Registry
-from assistant.understanding.model import Vocabulary
+from assistant.understanding.calls import Vocabulary
 
 # Template syntax characters that must not be read as a template in a name.
 _TEMPLATE_CHARS = re.compile(r"[\[\]{}<>()|;]")

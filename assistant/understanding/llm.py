@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from assistant.errors import UserError
+from assistant.understanding.calls import IntentCall, IntentSchema
 from assistant.understanding.fewshot import default_examples
 from assistant.understanding.grammar import (
     OutputError,
@@ -34,7 +35,6 @@ from assistant.understanding.grammar import (
     focus,
     parse_output,
 )
-from assistant.understanding.model import IntentCall, IntentSchema
 from assistant.understanding.prompt import Prompt, build_prompt, style_for
 
 __all__ = ["LlmFallback", "LlmResult", "LlmTimings", "Vocabulary", "rss_bytes"]

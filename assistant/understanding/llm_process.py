@@ -21,9 +21,9 @@ from pathlib import Path
 from typing import Any
 
 from assistant.errors import UserError
+from assistant.understanding.calls import IntentSchema
 from assistant.understanding.grammar import Vocabulary
 from assistant.understanding.llm import LlmFallback, LlmResult, LlmTimings
-from assistant.understanding.model import IntentSchema
 
 log = logging.getLogger(__name__)
 

@@ -111,7 +111,7 @@ def discover(
 ) -> IntentSources:
     """Import every handler and list every sentence file."""
     sources = IntentSources()
-    _import_package("intents", sources)
+    _import_package("assistant.intents", sources)
     if entry_points:
         load_entry_points(sources)
     for directory in (*([user_dir] if user_dir else []), *extra_dirs):

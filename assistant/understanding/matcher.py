@@ -17,7 +17,7 @@ from hassil.recognize import MISSING_ENTITY, RecognizeResult, recognize_all, rec
 
 from assistant.devices.registry import Registry
 from assistant.understanding.lists import build_slot_lists
-from assistant.understanding.templates import CUSTOM_KEY, TemplateSet
+from assistant.understanding.sentences import CUSTOM_KEY, TemplateSet
 
 # Intents whose sentences name a device to act on: only these may report
 # "no device called X" (a question like "what is the capital of France"

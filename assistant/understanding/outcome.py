@@ -6,9 +6,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from assistant.devices.model import Action
+from assistant.devices.entities import Action
+from assistant.understanding.calls import IntentCall
 from assistant.understanding.matcher import TemplateMatch
-from assistant.understanding.model import IntentCall
 
 
 @dataclass(frozen=True)

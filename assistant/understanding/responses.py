@@ -13,7 +13,7 @@ from typing import Any
 from jinja2 import TemplateError
 from jinja2.sandbox import SandboxedEnvironment
 
-from assistant.devices.model import Entity, EntityState
+from assistant.devices.entities import Entity, EntityState
 
 log = logging.getLogger(__name__)
 

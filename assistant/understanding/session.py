@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from assistant.config import Settings
-from assistant.devices.model import Executor
+from assistant.devices.entities import Executor
 from assistant.devices.registry import Registry
 from assistant.understanding.dryrun import RecordingExecutor
 from assistant.understanding.engine import Understanding
@@ -39,7 +39,7 @@ async def open_session(
     extra_dirs: Iterable[Path] = (),
 ) -> AsyncIterator[Session]:
     """Connect, wait until retained discovery has settled, and build the engine."""
-    from assistant.devices.service import DeviceService
+    from assistant.devices.mqtt.service import DeviceService
 
     registry = Registry()
     fallback = make_fallback(settings) if use_llm else None

@@ -12,7 +12,7 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from assistant.devices.model import Entity
+from assistant.devices.entities import Entity
 from assistant.devices.registry import Registry
 from assistant.understanding.lists import entity_names
 

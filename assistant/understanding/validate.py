@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from assistant.understanding.model import IntentCall, IntentSchema, SlotSpec, Vocabulary
+from assistant.understanding.calls import IntentCall, IntentSchema, SlotSpec, Vocabulary
 
 TARGET_KINDS = ("name", "area", "floor", "domain", "device_class")
 

@@ -22,8 +22,8 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-from assistant.devices.discovery import Discovered, parse_config, slugify
-from assistant.devices.discovery_schema import InvalidConfig
+from assistant.devices.mqtt.discovery import Discovered, parse_config, slugify
+from assistant.devices.mqtt.discovery_schema import InvalidConfig
 
 log = logging.getLogger(__name__)
 

@@ -14,8 +14,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from assistant.devices import templates
-from assistant.devices.discovery import Discovered
+from assistant.devices.mqtt import jinja as templates
+from assistant.devices.mqtt.discovery import Discovered
 
 # Topic roles a component listens to, besides availability.
 STATE_TOPICS: dict[str, tuple[str, ...]] = {

@@ -19,10 +19,10 @@ import logging
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from assistant.devices.discovery import Discovered
-from assistant.devices.discovery_commands import build
-from assistant.devices.discovery_state import STATE_TOPICS
-from assistant.devices.model import ACTIONS, Action, EntityState
+from assistant.devices.entities import ACTIONS, Action, EntityState
+from assistant.devices.mqtt.discovery import Discovered
+from assistant.devices.mqtt.discovery_commands import build
+from assistant.devices.mqtt.discovery_state import STATE_TOPICS
 from assistant.devices.registry import Registry
 from assistant.errors import UserError
 from assistant.transports.mqtt import MqttConnection

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from assistant.understanding.calls import IntentSchema
 from assistant.understanding.handlers import IntentContext, intent_handler
-from assistant.understanding.model import IntentSchema
 
 
 @intent_handler("HassGetCurrentTime", schema=IntentSchema("HassGetCurrentTime", "Tell the time"))

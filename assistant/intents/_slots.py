@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from assistant.devices.model import DOMAINS
-from assistant.understanding.model import SlotSpec
+from assistant.devices.entities import DOMAINS
+from assistant.understanding.calls import SlotSpec
 
 COVER_CLASSES = (
     "awning",

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from assistant.intents._slots import AREA
+from assistant.understanding.calls import IntentSchema, SlotSpec
 from assistant.understanding.handlers import IntentContext, IntentError, intent_handler
-from assistant.understanding.model import IntentSchema, SlotSpec
 from assistant.understanding.timers import Timer, TimerManager
-from intents._slots import AREA
 
 _H = SlotSpec("hours", "number", minimum=0, maximum=100)
 _M = SlotSpec("minutes", "number", minimum=0, maximum=100)

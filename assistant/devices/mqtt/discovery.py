@@ -17,9 +17,9 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
-from assistant.devices import templates
-from assistant.devices.discovery_schema import COMPONENTS, InvalidConfig
-from assistant.devices.model import Entity, Source
+from assistant.devices.entities import Entity, Source
+from assistant.devices.mqtt import jinja as templates
+from assistant.devices.mqtt.discovery_schema import COMPONENTS, InvalidConfig
 from assistant.transports.mqtt_topics import has_wildcard, topic_matches
 
 # Home Assistant's defaults, per component (and per light schema).

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from assistant.devices.model import Entity
+from assistant.devices.entities import Entity
+from assistant.intents._slots import DEVICE_CLASS, TARGET
+from assistant.understanding.calls import IntentSchema
 from assistant.understanding.handlers import IntentContext, IntentError, intent_handler
-from assistant.understanding.model import IntentSchema
-from intents._slots import DEVICE_CLASS, TARGET
 
 _ON = {
     "light": "turn_on",

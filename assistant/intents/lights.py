@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from assistant.intents._slots import AREA, FLOOR, NAME
+from assistant.understanding.calls import IntentSchema, SlotSpec
 from assistant.understanding.handlers import IntentContext, IntentError, intent_handler
-from assistant.understanding.model import IntentSchema, SlotSpec
-from intents._slots import AREA, FLOOR, NAME
 
 COLORS = (
     "white",

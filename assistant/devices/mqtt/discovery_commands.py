@@ -18,10 +18,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from assistant.devices import templates
 from assistant.devices.colors import kelvin_to_mired, resolve_color, rgb_to_hs, rgb_to_xy
-from assistant.devices.discovery import Discovered
-from assistant.devices.model import EntityState
+from assistant.devices.entities import EntityState
+from assistant.devices.mqtt import jinja as templates
+from assistant.devices.mqtt.discovery import Discovered
 from assistant.errors import UserError
 
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from assistant.intents._slots import DEVICE_CLASS, TARGET
+from assistant.understanding.calls import IntentSchema, SlotSpec
 from assistant.understanding.handlers import IntentContext, intent_handler
-from assistant.understanding.model import IntentSchema, SlotSpec
-from intents._slots import DEVICE_CLASS, TARGET
 
 
 @intent_handler(

@@ -23,19 +23,20 @@ from types import TracebackType
 from typing import Self
 
 from assistant.config import Settings
-from assistant.devices import configured, discovery_schema, zigbee2mqtt
-from assistant.devices.discovery import Discovered, parse_config
-from assistant.devices.discovery_schema import COMPONENTS, InvalidConfig
-from assistant.devices.discovery_state import (
+from assistant.devices import configured
+from assistant.devices.entities import EntityState
+from assistant.devices.mqtt import discovery_schema, zigbee2mqtt
+from assistant.devices.mqtt.discovery import Discovered, parse_config
+from assistant.devices.mqtt.discovery_schema import COMPONENTS, InvalidConfig
+from assistant.devices.mqtt.discovery_state import (
     availability_update,
     combine_availability,
     interpret,
     topics_of,
 )
-from assistant.devices.executor import MqttExecutor
-from assistant.devices.model import EntityState
+from assistant.devices.mqtt.executor import MqttExecutor
+from assistant.devices.mqtt.jinja import TemplateFailed
 from assistant.devices.registry import Registry
-from assistant.devices.templates import TemplateFailed
 from assistant.transports.mqtt import Incoming, MqttConnection
 
 log = logging.getLogger(__name__)

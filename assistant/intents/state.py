@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from assistant.devices.model import Entity
+from assistant.devices.entities import Entity
+from assistant.intents._slots import DEVICE_CLASS, TARGET
+from assistant.understanding.calls import IntentSchema, SlotSpec
 from assistant.understanding.handlers import IntentContext, intent_handler
-from assistant.understanding.model import IntentSchema, SlotSpec
-from intents._slots import DEVICE_CLASS, TARGET
 
 # Binary sensors report on/off; sentences ask "open", "detected", "wet"...
 _BINARY_ON = frozenset(
