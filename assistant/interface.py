@@ -23,7 +23,12 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from assistant.understanding.origin import Origin
+
 log = logging.getLogger(__name__)
+
+MQTT_ANYONE = Origin("mqtt", sensitive=False)
+"""`assistant/<site>/ask`: anyone on the broker can publish there."""
 
 State = Literal["idle", "listening", "thinking", "speaking"]
 STATES: tuple[str, ...] = ("idle", "listening", "thinking", "speaking")
@@ -99,6 +104,7 @@ class Ask:
 
     text: str
     id: str | None = None
+    origin: Origin = MQTT_ANYONE
 
 
 @dataclass(frozen=True)

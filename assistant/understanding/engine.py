@@ -34,6 +34,7 @@ from assistant.understanding.handlers import (
 )
 from assistant.understanding.lists import vocabulary
 from assistant.understanding.matcher import TemplateMatch, TemplateMatcher
+from assistant.understanding.origin import CLI, Origin
 from assistant.understanding.outcome import (
     Dispatched,
     Outcome,
@@ -106,6 +107,7 @@ class Understanding:
         self.matcher = TemplateMatcher(templates, registry)
         self.timers = TimerManager(on_finish=self._timer_done)
         self.conversation = Conversation()
+        self.conversations: dict[str, Conversation] = {CLI.key: self.conversation}
         self._phrases: PhraseList | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._warm_timer: asyncio.TimerHandle | None = None
@@ -207,9 +209,17 @@ class Understanding:
         self.matcher.close()
 
     # --- the entry point ----------------------------------------------------
-    async def process(self, text: str, conversation: Conversation | None = None) -> Outcome:
-        """Understand `text`, act on it, and say what happened."""
-        conv = conversation or self.conversation
+    async def process(
+        self, text: str, conversation: Conversation | None = None, *, origin: Origin = CLI
+    ) -> Outcome:
+        """Understand `text` from `origin`, act on it, and say what happened.
+
+        Each origin has its own conversation: a question asked on one channel
+        is answered only on that channel.
+        """
+        conv = conversation or self.conversations.setdefault(
+            origin.key, Conversation(announce=self.announce)
+        )
         started = time.perf_counter()
         timings = {"understanding": 0.0, "llm": 0.0, "dispatch": 0.0}
         clean = " ".join(text.strip().split())
