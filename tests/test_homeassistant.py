@@ -11,9 +11,9 @@ import pytest
 
 from assistant.config import EntityOverride, HomeAssistantConfig
 from assistant.devices.entities import EntityState
+from assistant.devices.homeassistant.backend import HomeAssistantBackend
 from assistant.devices.registry import Registry
 from assistant.errors import UserError
-from assistant.transports.homeassistant import HomeAssistantBackend
 from tests.conftest import free_port
 from tests.fake_homeassistant import FakeHomeAssistant, running, state_object
 

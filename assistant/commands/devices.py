@@ -8,7 +8,7 @@ import json
 from typing import Any
 
 from assistant.config import Settings
-from assistant.devices import configured
+from assistant.devices.backend import open_backend
 from assistant.devices.registry import Registry
 
 
@@ -24,31 +24,13 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
 
 
 async def collect(settings: Settings) -> Registry:
-    """Connect, wait for the retained configs to settle, return the filled registry.
+    """Open the configured device backend once it knows the home; return its registry.
 
-    With `[homeassistant] enabled` the entities come from the Home Assistant
-    server instead; with `[mqtt] enabled = false`, only `[[devices]]`.
+    The same backend every command uses (``open_backend``), without the
+    reconnect loop: an unreachable broker or server is one error line.
     """
-    registry = Registry()
-    if settings.homeassistant.enabled:
-        # The Home Assistant backend is the alternative to MQTT: it alone is read.
-        from assistant.transports.homeassistant import HomeAssistantBackend
-
-        async with HomeAssistantBackend(
-            settings.homeassistant, registry, settings.entities
-        ) as backend:
-            await backend.refresh()
-        return registry
-    if not settings.mqtt.enabled:
-        for d in configured.parse_devices(settings.devices):
-            registry.upsert(configured.apply_overrides(d, settings.entities).entity)
-        return registry
-    from assistant.devices.mqtt.service import DeviceService
-
-    async with DeviceService(settings, registry, reconnect=False) as service:
-        await service.connection.connect_or_raise(timeout=settings.discovery.max_wait_seconds)
-        await service.wait_settled()
-    return registry
+    async with open_backend(settings, reconnect=False) as devices:
+        return devices.registry
 
 
 def rows(registry: Registry) -> list[dict[str, Any]]:

@@ -1,13 +1,19 @@
 """The small vocabulary shared by devices, understanding and the pipeline.
 
-Intents see only these types and the ``Executor`` protocol, never MQTT.
+Intents see only these types, the actions of ``actions`` and the ``Executor``
+protocol, never MQTT or Home Assistant.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol, get_args
+from typing import TYPE_CHECKING, Any, Literal, Protocol, get_args
+
+from assistant.devices.actions import ActionName, ActionParams
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
 
 Domain = Literal[
     "light",
@@ -25,33 +31,6 @@ Domain = Literal[
 ]
 DOMAINS: tuple[str, ...] = get_args(Domain)
 Source = Literal["discovery", "zigbee2mqtt", "config", "home assistant"]
-
-# The executor's verbs.  Parameters per verb (all optional unless noted):
-#   turn_on(brightness: int 0-100 %, rgb: (r,g,b), color: str name, color_temp_kelvin: int)
-#   turn_off, toggle, set_brightness(brightness: int 0-100, required),
-#   set_color(rgb | color | color_temp_kelvin), open, close, stop, set_position(position 0-100),
-#   lock, unlock, set_temperature(temperature: float, hvac_mode?), set_hvac_mode(hvac_mode),
-#   set_fan_speed(percentage: int 0-100), start, return_to_base, press, activate
-ACTIONS: tuple[str, ...] = (
-    "turn_on",
-    "turn_off",
-    "toggle",
-    "set_brightness",
-    "set_color",
-    "open",
-    "close",
-    "stop",
-    "set_position",
-    "lock",
-    "unlock",
-    "set_temperature",
-    "set_hvac_mode",
-    "set_fan_speed",
-    "start",
-    "return_to_base",
-    "press",
-    "activate",
-)
 
 
 @dataclass(frozen=True)
@@ -85,7 +64,7 @@ class Action:
     """What an intent asked a device to do, and what went out on the wire."""
 
     entity_id: str
-    action: str
+    action: ActionName
     params: Mapping[str, Any] = field(default_factory=dict)
     topic: str | None = None
     payload: str | None = None
@@ -98,6 +77,8 @@ class Action:
 class Executor(Protocol):
     """What intents call.  Implemented for MQTT and for Home Assistant REST."""
 
-    async def execute(self, entity_id: str, action: str, **params: Any) -> Action:
+    async def execute(
+        self, entity_id: str, action: ActionName, **params: Unpack[ActionParams]
+    ) -> Action:
         """Send one command; return what was sent.  Raises UserError for bad calls."""
         ...

@@ -3,21 +3,18 @@
 from __future__ import annotations
 
 from assistant.intents._slots import AREA, FLOOR, NAME
-from assistant.understanding.calls import IntentSchema, SlotSpec
+from assistant.understanding.calls import SlotSpec
 from assistant.understanding.handlers import IntentContext, intent_handler
 
 
 @intent_handler(
     "HassClimateSetTemperature",
-    schema=IntentSchema(
-        "HassClimateSetTemperature",
-        "Set the target temperature of a thermostat",
-        slots=(
-            NAME,
-            AREA,
-            FLOOR,
-            SlotSpec("temperature", "number", required=True, minimum=0, maximum=100),
-        ),
+    "Set the target temperature of a thermostat",
+    slots=(
+        NAME,
+        AREA,
+        FLOOR,
+        SlotSpec("temperature", "number", required=True, minimum=0, maximum=100),
     ),
 )
 async def set_temperature(ctx: IntentContext) -> str | None:
@@ -31,11 +28,8 @@ async def set_temperature(ctx: IntentContext) -> str | None:
 
 @intent_handler(
     "HassClimateGetTemperature",
-    schema=IntentSchema(
-        "HassClimateGetTemperature",
-        "Ask the current temperature a thermostat measures",
-        slots=(NAME, AREA, FLOOR),
-    ),
+    "Ask the current temperature a thermostat measures",
+    slots=(NAME, AREA, FLOOR),
 )
 async def get_temperature(ctx: IntentContext) -> str | None:
     """Report the current temperature of the first matching thermostat."""

@@ -3,20 +3,17 @@
 from __future__ import annotations
 
 from assistant.intents._slots import DEVICE_CLASS, TARGET
-from assistant.understanding.calls import IntentSchema, SlotSpec
+from assistant.understanding.calls import SlotSpec
 from assistant.understanding.handlers import IntentContext, intent_handler
 
 
 @intent_handler(
     "HassSetPosition",
-    schema=IntentSchema(
-        "HassSetPosition",
-        "Set how far covers (blinds, curtains, garage doors) or valves are open, in percent",
-        slots=(
-            *TARGET,
-            DEVICE_CLASS,
-            SlotSpec("position", "number", required=True, minimum=0, maximum=100),
-        ),
+    "Set how far covers (blinds, curtains, garage doors) or valves are open, in percent",
+    slots=(
+        *TARGET,
+        DEVICE_CLASS,
+        SlotSpec("position", "number", required=True, minimum=0, maximum=100),
     ),
 )
 async def set_position(ctx: IntentContext) -> str | None:

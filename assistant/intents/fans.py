@@ -3,21 +3,18 @@
 from __future__ import annotations
 
 from assistant.intents._slots import AREA, FLOOR, NAME
-from assistant.understanding.calls import IntentSchema, SlotSpec
+from assistant.understanding.calls import SlotSpec
 from assistant.understanding.handlers import IntentContext, intent_handler
 
 
 @intent_handler(
     "HassFanSetSpeed",
-    schema=IntentSchema(
-        "HassFanSetSpeed",
-        "Set fan speed in percent",
-        slots=(
-            NAME,
-            AREA,
-            FLOOR,
-            SlotSpec("percentage", "number", required=True, minimum=0, maximum=100),
-        ),
+    "Set fan speed in percent",
+    slots=(
+        NAME,
+        AREA,
+        FLOOR,
+        SlotSpec("percentage", "number", required=True, minimum=0, maximum=100),
     ),
 )
 async def fan_set_speed(ctx: IntentContext) -> str | None:

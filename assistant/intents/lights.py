@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
-
+from assistant.devices.actions import ActionName, ActionParams
 from assistant.intents._slots import AREA, FLOOR, NAME
-from assistant.understanding.calls import IntentSchema, SlotSpec
+from assistant.understanding.calls import SlotSpec
 from assistant.understanding.handlers import IntentContext, IntentError, intent_handler
 
 COLORS = (
@@ -32,23 +31,21 @@ COLORS = (
 
 @intent_handler(
     "HassLightSet",
-    schema=IntentSchema(
-        "HassLightSet",
-        "Set the brightness (percent), colour or colour temperature (kelvin) of lights",
-        slots=(
-            NAME,
-            AREA,
-            FLOOR,
-            SlotSpec("brightness", "number", minimum=0, maximum=100, description="percent"),
-            SlotSpec("color", "color", choices=COLORS, description="colour name"),
-            SlotSpec("temperature", "number", minimum=1000, maximum=10000, description="kelvin"),
-        ),
+    "Set the brightness (percent), colour or colour temperature (kelvin) of lights",
+    slots=(
+        NAME,
+        AREA,
+        FLOOR,
+        SlotSpec("brightness", "number", minimum=0, maximum=100, description="percent"),
+        SlotSpec("color", "color", choices=COLORS, description="colour name"),
+        SlotSpec("temperature", "number", minimum=1000, maximum=10000, description="kelvin"),
     ),
 )
 async def light_set(ctx: IntentContext) -> str | None:
     """Set brightness, colour or colour temperature on every matching light."""
     lights = ctx.targets(domains=("light",))
-    params: dict[str, Any] = {}
+    action: ActionName
+    params: ActionParams = {}
     if ctx.slots.get("brightness") is not None:
         action = "set_brightness"
         params["brightness"] = int(ctx.slots["brightness"])

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+from assistant.devices.actions import ActionName
 from assistant.devices.entities import Entity
 from assistant.intents._slots import DEVICE_CLASS, TARGET
-from assistant.understanding.calls import IntentSchema
 from assistant.understanding.handlers import IntentContext, IntentError, intent_handler
 
-_ON = {
+_ON: dict[str, ActionName] = {
     "light": "turn_on",
     "switch": "turn_on",
     "fan": "turn_on",
@@ -19,7 +19,7 @@ _ON = {
     "button": "press",
     "vacuum": "start",
 }
-_OFF = {
+_OFF: dict[str, ActionName] = {
     "light": "turn_off",
     "switch": "turn_off",
     "fan": "turn_off",
@@ -31,10 +31,10 @@ _OFF = {
 }
 
 
-async def _switch(ctx: IntentContext, verbs: dict[str, str]) -> str | None:
+async def _switch(ctx: IntentContext, verbs: dict[str, ActionName]) -> str | None:
     entities = ctx.targets(domains=tuple(verbs))
 
-    def verb(entity: Entity) -> str | None:
+    def verb(entity: Entity) -> ActionName | None:
         return verbs.get(entity.domain)
 
     if not any(verb(e) for e in entities):
@@ -45,11 +45,8 @@ async def _switch(ctx: IntentContext, verbs: dict[str, str]) -> str | None:
 
 @intent_handler(
     "HassTurnOn",
-    schema=IntentSchema(
-        "HassTurnOn",
-        "Turn on, open, lock or activate devices by name, or every device of a kind in an area",
-        slots=(*TARGET, DEVICE_CLASS),
-    ),
+    "Turn on, open, lock or activate devices by name, or every device of a kind in an area",
+    slots=(*TARGET, DEVICE_CLASS),
 )
 async def turn_on(ctx: IntentContext) -> str | None:
     """Turn on / open / lock / activate every matching entity."""
@@ -58,11 +55,8 @@ async def turn_on(ctx: IntentContext) -> str | None:
 
 @intent_handler(
     "HassTurnOff",
-    schema=IntentSchema(
-        "HassTurnOff",
-        "Turn off, close or unlock devices by name, or every device of a kind in an area",
-        slots=(*TARGET, DEVICE_CLASS),
-    ),
+    "Turn off, close or unlock devices by name, or every device of a kind in an area",
+    slots=(*TARGET, DEVICE_CLASS),
 )
 async def turn_off(ctx: IntentContext) -> str | None:
     """Turn off / close / unlock every matching entity."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from assistant.devices.entities import Entity
 from assistant.intents._slots import DEVICE_CLASS, TARGET
-from assistant.understanding.calls import IntentSchema, SlotSpec
+from assistant.understanding.calls import SlotSpec
 from assistant.understanding.handlers import IntentContext, intent_handler
 
 # Binary sensors report on/off; sentences ask "open", "detected", "wet"...
@@ -47,11 +47,8 @@ def _has_state(ctx: IntentContext, entity: Entity, wanted: str) -> bool:
 
 @intent_handler(
     "HassGetState",
-    schema=IntentSchema(
-        "HassGetState",
-        "Ask the state of devices: is something on/open/locked, which ones are, how many",
-        slots=(*TARGET, DEVICE_CLASS, SlotSpec("state", "text", description="on, off, open...")),
-    ),
+    "Ask the state of devices: is something on/open/locked, which ones are, how many",
+    slots=(*TARGET, DEVICE_CLASS, SlotSpec("state", "text", description="on, off, open...")),
 )
 async def get_state(ctx: IntentContext) -> str | None:
     """Split the targets into those in the asked state and the others."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from assistant.intents._slots import AREA
-from assistant.understanding.calls import IntentSchema, SlotSpec
+from assistant.understanding.calls import SlotSpec
 from assistant.understanding.handlers import IntentContext, IntentError, intent_handler
 from assistant.understanding.timers import Timer, TimerManager
 
@@ -77,11 +77,8 @@ def _matching(ctx: IntentContext) -> list[Timer]:
 
 @intent_handler(
     "HassStartTimer",
-    schema=IntentSchema(
-        "HassStartTimer",
-        "Start a timer (optionally named), or run a command after a delay",
-        slots=(_H, _M, _S, _NAME, SlotSpec("conversation_command", "text")),
-    ),
+    "Start a timer (optionally named), or run a command after a delay",
+    slots=(_H, _M, _S, _NAME, SlotSpec("conversation_command", "text")),
 )
 async def start_timer(ctx: IntentContext) -> str | None:
     """Start a timer; with a command, the command runs when it ends."""
@@ -101,20 +98,14 @@ async def start_timer(ctx: IntentContext) -> str | None:
     return None
 
 
-@intent_handler(
-    "HassCancelTimer", schema=IntentSchema("HassCancelTimer", "Cancel a timer", (_NAME,))
-)
+@intent_handler("HassCancelTimer", "Cancel a timer", slots=(_NAME,))
 async def cancel_timer(ctx: IntentContext) -> str | None:
     """Cancel one timer."""
     _manager(ctx).cancel(_one(ctx))
     return None
 
 
-@intent_handler(
-    "HassCancelAllTimers",
-    schema=IntentSchema("HassCancelAllTimers", "Cancel every timer", slots=(AREA,)),
-    llm=False,
-)
+@intent_handler("HassCancelAllTimers", "Cancel every timer", slots=(AREA,), llm=False)
 async def cancel_all(ctx: IntentContext) -> str | None:
     """Cancel every timer (in an area, if one was named)."""
     manager = _manager(ctx)
@@ -126,33 +117,21 @@ async def cancel_all(ctx: IntentContext) -> str | None:
     return None
 
 
-@intent_handler(
-    "HassPauseTimer",
-    schema=IntentSchema("HassPauseTimer", "Pause a timer", _WHICH),
-    llm=False,
-)
+@intent_handler("HassPauseTimer", "Pause a timer", slots=_WHICH, llm=False)
 async def pause_timer(ctx: IntentContext) -> str | None:
     """Pause one timer."""
     _manager(ctx).pause(_one(ctx))
     return None
 
 
-@intent_handler(
-    "HassUnpauseTimer",
-    schema=IntentSchema("HassUnpauseTimer", "Resume a paused timer", _WHICH),
-    llm=False,
-)
+@intent_handler("HassUnpauseTimer", "Resume a paused timer", slots=_WHICH, llm=False)
 async def unpause_timer(ctx: IntentContext) -> str | None:
     """Resume one timer."""
     _manager(ctx).unpause(_one(ctx))
     return None
 
 
-@intent_handler(
-    "HassTimerStatus",
-    schema=IntentSchema("HassTimerStatus", "How much time is left", _WHICH),
-    llm=False,
-)
+@intent_handler("HassTimerStatus", "How much time is left", slots=_WHICH, llm=False)
 async def timer_status(ctx: IntentContext) -> str | None:
     """Report the matching timers (all when none is named)."""
     found = _matching(ctx) if any(ctx.slots.get(k) for k in ("name", "area")) else None
@@ -170,20 +149,14 @@ async def _change(ctx: IntentContext, sign: int) -> str | None:
     return None
 
 
-@intent_handler(
-    "HassIncreaseTimer",
-    schema=IntentSchema("HassIncreaseTimer", "Add time to a timer", (_H, _M, _S, *_WHICH)),
-    llm=False,
-)
+@intent_handler("HassIncreaseTimer", "Add time to a timer", slots=(_H, _M, _S, *_WHICH), llm=False)
 async def increase_timer(ctx: IntentContext) -> str | None:
     """Add time to one timer."""
     return await _change(ctx, +1)
 
 
 @intent_handler(
-    "HassDecreaseTimer",
-    schema=IntentSchema("HassDecreaseTimer", "Remove time from a timer", (_H, _M, _S, *_WHICH)),
-    llm=False,
+    "HassDecreaseTimer", "Remove time from a timer", slots=(_H, _M, _S, *_WHICH), llm=False
 )
 async def decrease_timer(ctx: IntentContext) -> str | None:
     """Remove time from one timer."""

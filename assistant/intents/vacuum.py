@@ -3,14 +3,10 @@
 from __future__ import annotations
 
 from assistant.intents._slots import AREA, FLOOR, NAME
-from assistant.understanding.calls import IntentSchema
 from assistant.understanding.handlers import IntentContext, intent_handler
 
 
-@intent_handler(
-    "HassVacuumStart",
-    schema=IntentSchema("HassVacuumStart", "Start vacuum cleaners", slots=(NAME, AREA, FLOOR)),
-)
+@intent_handler("HassVacuumStart", "Start vacuum cleaners", slots=(NAME, AREA, FLOOR))
 async def vacuum_start(ctx: IntentContext) -> str | None:
     """Start every matching vacuum."""
     await ctx.execute_all(ctx.targets(domains=("vacuum",)), lambda _e: "start")
@@ -18,10 +14,7 @@ async def vacuum_start(ctx: IntentContext) -> str | None:
 
 
 @intent_handler(
-    "HassVacuumReturnToBase",
-    schema=IntentSchema(
-        "HassVacuumReturnToBase", "Send vacuum cleaners back to their dock", slots=(NAME, AREA)
-    ),
+    "HassVacuumReturnToBase", "Send vacuum cleaners back to their dock", slots=(NAME, AREA)
 )
 async def vacuum_return(ctx: IntentContext) -> str | None:
     """Send every matching vacuum home."""

@@ -20,9 +20,9 @@ from types import TracebackType
 from typing import Any, Self
 
 from assistant.config import Settings
+from assistant.devices.backend import Devices, open_backend
 from assistant.errors import UserError
 from assistant.interface import ONLINE, Interface, Request
-from assistant.pipeline.devices import Devices, open_devices
 from assistant.pipeline.listener import Listener
 from assistant.pipeline.messages import Understood
 from assistant.pipeline.turn import Synthesizer, TurnRunner
@@ -185,7 +185,7 @@ class Runtime:
 
         t0 = time.monotonic()
         self.devices = await self._stack.enter_async_context(
-            open_devices(settings, self.connection)
+            open_backend(settings, connection=self.connection)
         )
         self._ready("devices", t0, f"{len(self.devices.registry)} entities")
 

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
-from assistant.devices.entities import ACTIONS, Action
+from assistant.devices.actions import ActionName, ActionParams, is_action
+from assistant.devices.entities import Action
 from assistant.devices.registry import Registry
 from assistant.errors import UserError
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
 
 
 class RecordingExecutor:
@@ -16,9 +20,11 @@ class RecordingExecutor:
         self.registry = registry
         self.actions: list[Action] = []
 
-    async def execute(self, entity_id: str, action: str, **params: Any) -> Action:
+    async def execute(
+        self, entity_id: str, action: ActionName, **params: Unpack[ActionParams]
+    ) -> Action:
         """Record one command (UserError for an unknown entity or verb)."""
-        if action not in ACTIONS:
+        if not is_action(action):  # plug-in handlers need not be type-checked
             raise UserError(f"unknown action '{action}'")
         if self.registry is not None and entity_id not in self.registry:
             raise UserError(f"unknown entity '{entity_id}'")

@@ -2,7 +2,8 @@
 
 A handler is ``async def handler(ctx: IntentContext) -> str | None``.  It reads
 ``ctx.slots``, finds entities with ``ctx.targets()``, acts with
-``await ctx.execute(entity, action, **params)`` and either returns the reply
+``await ctx.execute(entity, action, **params)`` (actions and their
+parameters: ``assistant.devices.actions``, checked by mypy) and either returns the reply
 text or returns None to let the response template of the matched sentence
 speak (rendered with the slots and the entities it acted on).  It sees the
 registry, the executor and the conversation, never MQTT.
@@ -16,20 +17,23 @@ from collections.abc import Awaitable, Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from assistant.devices.actions import ActionName, ActionParams
 from assistant.devices.entities import Action, Entity, Executor
 from assistant.devices.registry import Registry
 from assistant.errors import UserError
-from assistant.understanding.calls import IntentSchema
+from assistant.understanding.calls import IntentSchema, SlotSpec
 from assistant.understanding.conversation import Conversation
 from assistant.understanding.targets import TargetError, match_targets, query_from_slots
 
 if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
     from assistant.understanding.timers import TimerManager
 
 log = logging.getLogger(__name__)
 
 Handler = Callable[["IntentContext"], Awaitable[str | None]]
-SensitivePolicy = Callable[[Entity, str], bool]
+SensitivePolicy = Callable[[Entity, ActionName], bool]
 
 
 class IntentError(Exception):
@@ -96,30 +100,25 @@ HANDLERS = HandlerRegistry()
 
 def intent_handler(
     name: str,
-    *,
-    schema: IntentSchema | None = None,
     description: str = "",
+    *,
+    slots: tuple[SlotSpec, ...] = (),
     sensitive: bool = False,
     llm: bool = True,
     registry: HandlerRegistry | None = None,
 ) -> Callable[[Handler], Handler]:
-    """Register `func` as the handler of intent `name`.
+    """Register `func` as the handler of intent `name` (the key of its sentences YAML).
 
-    `schema` describes its slots for the LLM grammar and validation; without
-    one the intent takes no slots.  `sensitive` asks "Are you sure?" first.
-    `llm=False` keeps a rarely paraphrased intent out of the small model's
-    prompt (its context is short); templates still match it.
+    The name is written here only: the schema that describes its `slots` to
+    the LLM grammar and the validator is built from these arguments.
+    `sensitive` asks "Are you sure?" first.  `llm=False` keeps a rarely
+    paraphrased intent out of the small model's prompt (its context is
+    short); templates still match it.
     """
+    schema = IntentSchema(name, description or name, slots, sensitive=sensitive)
 
     def decorate(func: Handler) -> Handler:
-        spec_schema = schema or IntentSchema(name=name, description=description or name)
-        if spec_schema.name != name:
-            raise ValueError(f"schema name {spec_schema.name!r} is not {name!r}")
-        if sensitive and not spec_schema.sensitive:
-            spec_schema = IntentSchema(
-                spec_schema.name, spec_schema.description, spec_schema.slots, sensitive=True
-            )
-        (registry or HANDLERS).register(HandlerSpec(spec_schema, func, func.__module__, llm))
+        (registry or HANDLERS).register(HandlerSpec(schema, func, func.__module__, llm))
         return func
 
     return decorate
@@ -171,7 +170,7 @@ class IntentContext:
             return "Sorry, that did not work"
         return render_error(template, **values)
 
-    def check_confirmation(self, entities: Collection[Entity], action: str) -> None:
+    def check_confirmation(self, entities: Collection[Entity], action: ActionName) -> None:
         """Raise NeedsConfirmation when an action on these entities is sensitive."""
         if self.confirmed:
             return
@@ -180,7 +179,9 @@ class IntentContext:
             seconds = min(self.confirm_seconds(e) for e in risky)
             raise NeedsConfirmation(tuple(e.entity_id for e in risky), seconds)
 
-    async def execute(self, entity: Entity, action: str, **params: Any) -> Action:
+    async def execute(
+        self, entity: Entity, action: ActionName, **params: Unpack[ActionParams]
+    ) -> Action:
         """Send one command and remember it (and the entity, for the reply)."""
         done = await self.executor.execute(entity.entity_id, action, **params)
         self.actions.append(done)
@@ -191,8 +192,8 @@ class IntentContext:
     async def execute_all(
         self,
         entities: Collection[Entity],
-        action_for: Callable[[Entity], str | None],
-        **params: Any,
+        action_for: Callable[[Entity], ActionName | None],
+        **params: Unpack[ActionParams],
     ) -> list[Action]:
         """Ask before anything sensitive, then act on every entity (None = skip it)."""
         plan = [(e, action_for(e)) for e in entities]

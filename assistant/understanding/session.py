@@ -1,7 +1,9 @@
-"""A live understanding session for the CLI: learn the home over MQTT, then answer.
+"""A live understanding session for the CLI: open the device backend, then answer.
 
-`ask` acts for real through the MQTT executor; `intents test` uses the same
-registry with a recording executor, so it shows what would be done.
+The backend is the one every command uses (``assistant.devices.backend``):
+Home Assistant, MQTT or none, as configured.  `ask` acts through its
+executor; `intents test` (``dry_run``) uses the same registry with a
+recording executor, so it shows what would be done and sends nothing.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from assistant.config import Settings
+from assistant.devices.backend import open_backend
 from assistant.devices.entities import Executor
 from assistant.devices.registry import Registry
 from assistant.understanding.dryrun import RecordingExecutor
@@ -38,24 +41,11 @@ async def open_session(
     use_llm: bool = True,
     extra_dirs: Iterable[Path] = (),
 ) -> AsyncIterator[Session]:
-    """Connect, wait until retained discovery has settled, and build the engine."""
-    from assistant.devices.mqtt.service import DeviceService
-
-    registry = Registry()
+    """Open the device backend (once it knows the home) and build the engine."""
     fallback = make_fallback(settings) if use_llm else None
-    if not settings.mqtt.enabled:
-        executor: Executor = RecordingExecutor(registry)
-        understanding, sources = build(
-            settings, registry, executor, fallback=fallback, extra_dirs=extra_dirs
-        )
-        try:
-            yield Session(understanding, sources, registry, executor)
-        finally:
-            understanding.close()
-        return
-    async with DeviceService(settings, registry) as service:
-        await service.wait_settled()
-        executor = RecordingExecutor(registry) if dry_run else service.executor
+    async with open_backend(settings) as devices:
+        registry = devices.registry
+        executor = RecordingExecutor(registry) if dry_run else devices.executor
         understanding, sources = build(
             settings, registry, executor, fallback=fallback, extra_dirs=extra_dirs
         )

@@ -17,9 +17,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from assistant.devices.entities import ACTIONS, Action, EntityState
+from assistant.devices.actions import ActionName, ActionParams, is_action
+from assistant.devices.entities import Action
 from assistant.devices.mqtt.discovery import Discovered
 from assistant.devices.mqtt.discovery_commands import build
 from assistant.devices.mqtt.discovery_state import STATE_TOPICS
@@ -27,9 +28,10 @@ from assistant.devices.registry import Registry
 from assistant.errors import UserError
 from assistant.transports.mqtt import MqttConnection
 
-log = logging.getLogger(__name__)
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
 
-EXTRA_ACTIONS = ("pause", "locate", "clean_spot")
+log = logging.getLogger(__name__)
 
 _PREDICTED: dict[str, str] = {
     "turn_on": "on", "turn_off": "off", "open": "open", "close": "closed",
@@ -51,12 +53,14 @@ class MqttExecutor:
         self._registry = registry
         self._connection = connection
 
-    async def execute(self, entity_id: str, action: str, **params: Any) -> Action:
+    async def execute(
+        self, entity_id: str, action: ActionName, **params: Unpack[ActionParams]
+    ) -> Action:
         """Send one command; return what was sent.  UserError for bad calls or expiry."""
         d = self._lookup(entity_id)
         if d is None:
             raise UserError(f"unknown entity {entity_id!r}")
-        if action not in ACTIONS and action not in EXTRA_ACTIONS:
+        if not is_action(action):  # plug-in handlers need not be type-checked
             raise UserError(f"unknown action {action!r}")
         messages = build(d, action, params, self._registry.state(entity_id))
         qos = 2 if d.config.get("qos") == 2 else 1
@@ -74,12 +78,6 @@ class MqttExecutor:
             payload="\n".join(m.payload for m in messages),
         )
 
-    def read_state(self, entity_id: str) -> EntityState:
-        """The last state heard from the device (or predicted, for optimistic ones)."""
-        if self._lookup(entity_id) is None:
-            raise UserError(f"unknown entity {entity_id!r}")
-        return self._registry.state(entity_id)
-
     @staticmethod
     def _is_optimistic(d: Discovered) -> bool:
         if d.config.get("optimistic"):
@@ -87,7 +85,7 @@ class MqttExecutor:
         roles = STATE_TOPICS.get(d.component, ())
         return bool(roles) and not any(d.topic(role) for role in roles)
 
-    def _predict(self, d: Discovered, action: str, params: Mapping[str, Any]) -> None:
+    def _predict(self, d: Discovered, action: ActionName, params: Mapping[str, Any]) -> None:
         entity_id = d.entity.entity_id
         state = _PREDICTED.get(action)
         attributes: dict[str, Any] = {}
