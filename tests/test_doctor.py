@@ -10,9 +10,13 @@ from pathlib import Path
 from tests.conftest import Broker, free_port
 
 
-def _doctor(tmp_path: Path, port: int, *extra: str) -> subprocess.CompletedProcess[str]:
+def _doctor(
+    tmp_path: Path, port: int, *extra: str, extra_config: str = ""
+) -> subprocess.CompletedProcess[str]:
     config = tmp_path / "config.toml"
-    config.write_text(f'[mqtt]\nhost = "127.0.0.1"\nport = {port}\n', encoding="utf-8")
+    config.write_text(
+        f'[mqtt]\nhost = "127.0.0.1"\nport = {port}\n{extra_config}', encoding="utf-8"
+    )
     env = {k: v for k, v in os.environ.items() if not k.startswith("ASSISTANT_")}
     return subprocess.run(
         [sys.executable, "-m", "assistant.cli", "doctor", "--config", str(config), *extra],
@@ -49,6 +53,7 @@ def test_doctor_reports_a_reachable_broker(tmp_path: Path, broker: Broker) -> No
     row = _row(result.stdout, "mqtt broker")
     assert " ok " in row
     assert f"127.0.0.1:{broker.port} accepts MQTT" in row
+    assert f"mqtt at 127.0.0.1:{broker.port}: " in _row(result.stdout, "device backend")
     assert result.returncode == 0, result.stdout
 
 
@@ -61,6 +66,9 @@ def test_doctor_fails_on_a_closed_port_and_says_how_to_fix_it(tmp_path: Path) ->
     assert f"127.0.0.1:{port} unreachable" in row
     assert "fix: start the broker" in result.stdout
     assert "Traceback" not in result.stderr
+    backend = _row(result.stdout, "device backend")
+    assert " FAIL " in backend
+    assert "cannot connect to the MQTT broker" in backend
 
 
 def test_doctor_names_the_download_for_a_missing_model(tmp_path: Path, broker: Broker) -> None:
@@ -89,3 +97,23 @@ def test_doctor_names_the_download_for_a_missing_model(tmp_path: Path, broker: B
     assert result.returncode == 1
     assert " FAIL " in _row(result.stdout, "model stt (vosk)")
     assert "fix: assistant models download vosk-model-small-en-us-0.15" in result.stdout
+
+
+def test_doctor_checks_the_home_assistant_backend(tmp_path: Path) -> None:
+    from tests.fake_homeassistant import running
+    from tests.test_homeassistant import TOKEN, world
+
+    rows = {}
+    with running(world()) as fake:
+        for token in (TOKEN, "wrong"):
+            result = _doctor(
+                tmp_path, free_port(), "--skip", "audio", "--skip", "mqtt", "--skip", "models",
+                extra_config=f'[homeassistant]\nenabled = true\nurl = "{fake.url}"\n'
+                f'token = "{token}"\n',
+            )  # fmt: skip
+            assert "Traceback" not in result.stderr
+            rows[token] = _row(result.stdout, "device backend")
+    assert " ok " in rows[TOKEN]
+    assert f"homeassistant at {fake.url}: 15 entities" in rows[TOKEN]
+    assert " FAIL " in rows["wrong"]
+    assert "refused the token" in rows["wrong"]

@@ -160,9 +160,8 @@ def test_entry_point_package_is_found(tmp_path: Path, monkeypatch: pytest.Monkey
     package = site / "porch_intents"
     package.mkdir(parents=True)
     (package / "__init__.py").write_text(
-        "from assistant.understanding.handlers import IntentContext, intent_handler\n"
-        "from assistant.understanding.calls import IntentSchema\n\n"
-        "@intent_handler('PorchParty', schema=IntentSchema('PorchParty', 'Porch lights on'))\n"
+        "from assistant.understanding.handlers import IntentContext, intent_handler\n\n"
+        "@intent_handler('PorchParty', 'Porch lights on')\n"
         "async def porch_party(ctx: IntentContext) -> str | None:\n"
         "    return 'Party on the porch'\n",
         encoding="utf-8",

@@ -1,7 +1,7 @@
 """`assistant doctor`: is this machine ready to run the assistant?
 
 A table of checks (audio devices, espeak-ng, the models the configuration
-uses, the MQTT broker); every row that fails says how to fix it, and the exit
+uses, the MQTT broker, the device backend); every row that fails says how to fix it, and the exit
 code is 1 when something the assistant needs is missing.
 """
 
@@ -22,7 +22,7 @@ from assistant.errors import UserError
 from assistant.models import ModelStore
 
 Status = Literal["ok", "warn", "FAIL", "skip"]
-CHECKS = ("audio", "tts", "models", "mqtt")
+CHECKS = ("audio", "tts", "models", "mqtt", "devices")
 _MQTT_TIMEOUT = 3.0
 
 
@@ -216,6 +216,38 @@ def mqtt_rows(settings: Settings) -> Iterator[Row]:
     yield Row("mqtt broker", "ok", f"{where} accepts MQTT connections")
 
 
+def device_rows(settings: Settings) -> Iterator[Row]:
+    """Open the device backend every command opens; say which and how many entities it knows."""
+    from assistant.devices.backend import backend_name, open_backend
+
+    name = backend_name(settings)
+
+    async def count() -> int:
+        async with open_backend(settings, reconnect=False) as devices:
+            return len(devices.registry)
+
+    try:
+        entities = asyncio.run(count())
+    except UserError as exc:
+        fix = "check [homeassistant] url/token" if name == "homeassistant" else "check [mqtt]"
+        yield Row("device backend", "FAIL", f"{name}: {exc}", fix)
+        return
+    if name == "none":
+        yield Row(
+            "device backend",
+            "warn",
+            f"none: {entities} [[devices]] listed, nothing can command them",
+            "enable [mqtt] or [homeassistant]",
+        )
+        return
+    where = (
+        settings.homeassistant.url
+        if name == "homeassistant"
+        else f"{settings.mqtt.host}:{settings.mqtt.port}"
+    )
+    yield Row("device backend", "ok", f"{name} at {where}: {entities} entities")
+
+
 def gather(settings: Settings, skip: set[str]) -> list[Row]:
     """Run every check group not skipped."""
     groups: dict[str, Callable[[], Iterator[Row]]] = {
@@ -223,6 +255,7 @@ def gather(settings: Settings, skip: set[str]) -> list[Row]:
         "tts": tts_rows,
         "models": lambda: model_rows(settings),
         "mqtt": lambda: mqtt_rows(settings),
+        "devices": lambda: device_rows(settings),
     }
     rows: list[Row] = []
     for name, group in groups.items():
