@@ -1,1 +1,4 @@
-"""Connections to the outside of the process: the MQTT broker, Home Assistant."""
+"""Wire clients only: the MQTT connection and Home Assistant's REST API.
+
+What the messages mean for the home lives in ``assistant.devices``.
+"""
