@@ -2,11 +2,11 @@
 
 A handler is ``async def handler(ctx: IntentContext) -> str | None``.  It reads
 ``ctx.slots``, finds entities with ``ctx.targets()``, acts with
-``await ctx.execute(entity, action, **params)`` (actions and their
-parameters: ``assistant.devices.actions``, checked by mypy) and either returns the reply
-text or returns None to let the response template of the matched sentence
-speak (rendered with the slots and the entities it acted on).  It sees the
-registry, the executor and the conversation, never MQTT.
+``await ctx.execute(entity, action, **params)`` (the actions and their
+parameters are ``assistant.devices.actions``, checked by mypy) and either
+returns the reply text or returns None to let the response template of the
+matched sentence speak (rendered with the slots and the entities it acted
+on).  It sees the registry, the executor and the conversation, never MQTT.
 """
 
 from __future__ import annotations
