@@ -215,11 +215,11 @@ async def _path_latencies(
         outcome = await files.process(wav)
         result = outcome.result
         row: dict[str, Any] = {"file": wav.name, "transcript": result.transcript if result else ""}
-        if result is not None and result.understood is not None:
-            row["handled_by"] = result.understood.handled_by
-            row["intent"] = result.understood.intent
+        if result is not None and result.outcome is not None:
+            row["handled_by"] = result.outcome.handled_by
+            row["intent"] = result.outcome.intent
             row["decision_ms"] = round(result.timings_ms.get("end_of_speech_to_action", 0.0), 1)
-        acted = result is not None and result.understood is not None and result.understood.actions
+        acted = result is not None and result.outcome is not None and result.outcome.actions
         try:
             async with asyncio.timeout(5 if acted else 0.01):
                 arrived = await watcher
@@ -229,11 +229,11 @@ async def _path_latencies(
             continue
         assert result is not None
         assert result.end_of_speech is not None
-        assert result.understood is not None
+        assert result.outcome is not None
         with contextlib.suppress(TimeoutError):
             # Let every command of this turn land before the next file starts.
             async with asyncio.timeout(5):
-                await fleet.wait_for_commands(seen + len(result.understood.actions))
+                await fleet.wait_for_commands(seen + len(result.outcome.actions))
         latency = (arrived - result.end_of_speech) * 1000.0
         latencies.append(latency)
         audio_ms = result.timings_ms.get("audio", 0.0)
@@ -245,7 +245,7 @@ async def _path_latencies(
             row["correct"] = bool(commanded & set(expected[index].split()))
         row.update(
             ok=True,
-            handled_by=result.understood.handled_by if result.understood else None,
+            handled_by=result.outcome.handled_by if result.outcome else None,
             latency_ms=round(latency, 1),
             timings_ms={k: round(v, 1) for k, v in result.timings_ms.items()},
         )
