@@ -23,7 +23,6 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 from assistant.audio import SAMPLE_RATE, Samples
 from assistant.audio.sinks import AudioSink
@@ -86,24 +85,25 @@ class LivePipeline:
         """Run until `stop` is set (or the audio source ends), then stop cleanly."""
         if self.interface is not None:
             await self.interface.online()
-        starts: list[tuple[str, Any]] = [
-            ("interface-out", self._interface_out()),
-            ("turns", self._turns()),
-            ("listen", self._listen()),
-            ("audio-in", self._audio_in()),
-        ]
-        self._tasks = [asyncio.create_task(coro, name=name) for name, coro in starts]
+        starts = {
+            "interface-out": self._interface_out(),
+            "turns": self._turns(),
+            "listen": self._listen(),
+            "audio-in": self._audio_in(),
+        }
+        self._tasks = [asyncio.create_task(coro, name=name) for name, coro in starts.items()]
         stopper = asyncio.create_task(stop.wait(), name="stop-wait")
         turns = self._tasks[1]
         try:
             # The end of a recording drains through listen and turns: the last
             # command is still answered.  A stage that fails stops everything.
-            pending: set[asyncio.Task[Any]] = {stopper, *self._tasks}
+            pending: set[asyncio.Task[object]] = {stopper, *self._tasks}
             while stopper in pending and turns in pending:
                 done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
                 for task in done:
-                    if task is not stopper and not task.cancelled() and task.exception():
-                        raise task.exception()  # type: ignore[misc]
+                    error = None if task is stopper or task.cancelled() else task.exception()
+                    if error is not None:
+                        raise error
         finally:
             stopper.cancel()
             await self.stop()
