@@ -5,10 +5,13 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from assistant.audio import Samples
-from assistant.understanding.outcome import Outcome
+
+if TYPE_CHECKING:
+    # Understanding (hassil) loads with the engine, not with the pipeline's messages.
+    from assistant.understanding.outcome import Outcome
 
 StartedBy = Literal["wake", "follow-up", "no-wake", "ask"]
 

@@ -29,11 +29,11 @@ from assistant.pipeline.turn import Synthesizer, TurnRunner
 from assistant.stt import PhraseRestrictable, SttEngine
 from assistant.transports.mqtt import Incoming, MqttConnection, Retained
 from assistant.understanding.origin import Origin
-from assistant.understanding.outcome import Outcome
 
 if TYPE_CHECKING:
     # Imported when loading (hassil, templates): not on `import runtime`.
     from assistant.understanding.engine import Fallback, Understanding
+    from assistant.understanding.outcome import Outcome
 
 log = logging.getLogger(__name__)
 

@@ -15,7 +15,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from assistant.audio import SAMPLE_RATE, Samples
 from assistant.pipeline.grammar_refresh import GrammarRefresh
@@ -23,11 +23,14 @@ from assistant.pipeline.listener import StreamFeeder
 from assistant.pipeline.messages import StartedBy, TurnResult, Utterance, elapsed_ms
 from assistant.stt import SttEngine
 from assistant.understanding.origin import VOICE, Origin
-from assistant.understanding.outcome import Outcome
+
+if TYPE_CHECKING:
+    # Understanding (hassil) loads with the engine, not with the pipeline.
+    from assistant.understanding.outcome import Outcome
 
 log = logging.getLogger(__name__)
 
-Understand = Callable[[str, Origin], Awaitable[Outcome]]
+Understand = Callable[[str, Origin], Awaitable["Outcome"]]
 """(text, where it came from) -> what was understood and done.
 
 The conversation lives behind it, one per origin."""
