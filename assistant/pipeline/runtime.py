@@ -249,12 +249,11 @@ class Runtime:
         def phrases() -> list[str]:
             return [*build_phrases(matcher), *FOLLOW_UP_PHRASES]
 
-        t0 = time.monotonic()
         self.grammar = GrammarRefresh(stt, phrases)
         count = await self.grammar.start(self.devices.registry)
         self.turns.grammar = self.grammar
         await self.turns.apply_grammar()
-        self._ready("grammar", t0, f"{count} phrases")
+        self.status(f"{'grammar':<14} on     {count} phrases")
 
     def _load_fallback(self) -> Fallback | None:
         """The LLM fallback, or None with one status line saying why not."""
