@@ -27,12 +27,8 @@ import argparse
 import asyncio
 import contextlib
 import json
-import os
 import resource
-import shutil
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -40,14 +36,13 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from assistant.config import EntityOverride, Settings, parse
 from assistant.pipeline.files import FileListener
 from assistant.pipeline.runtime import Runtime, RuntimeOptions
 from assistant.simulate import Fleet, Home, load_example_home, load_home
+from bench.e2e_process import idle_and_startup, mosquitto, tree_peak_rss_mb
 from tests.pipeline_support import spoken
 
 TEMPLATE_COMMANDS = [
@@ -122,54 +117,6 @@ def _summary(values: list[float]) -> dict[str, Any]:
     }
 
 
-def _descendants(pid: int) -> list[int]:
-    found: list[int] = []
-    for task in Path(f"/proc/{pid}/task").glob("*"):
-        try:
-            children = (task / "children").read_text().split()
-        except OSError:
-            continue
-        for child in map(int, children):
-            found += [child, *_descendants(child)]
-    return found
-
-
-def tree_peak_rss_mb() -> float:
-    """Peak RSS of this process plus its children (the LLM runs in a worker)."""
-    total = 0
-    for pid in [os.getpid(), *_descendants(os.getpid())]:
-        try:
-            status = Path(f"/proc/{pid}/status").read_text()
-        except OSError:
-            continue
-        for line in status.splitlines():
-            if line.startswith("VmHWM:"):
-                total += int(line.split()[1])
-    return round(total / 1024, 1)
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def _mosquitto(tmp: Path) -> tuple[subprocess.Popen[bytes], int]:
-    port = _free_port()
-    conf = tmp / "mosquitto.conf"
-    conf.write_text(f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n")
-    binary = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
-    proc = subprocess.Popen([binary, "-c", str(conf)], stderr=subprocess.DEVNULL)
-    for _ in range(200):
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return proc, port
-        except OSError:
-            time.sleep(0.05)
-    raise RuntimeError("mosquitto did not start")
-
-
 def _home(engine: str) -> Home:
     return load_home(KOREAN_HOME) if engine == "vosk" else load_example_home()
 
@@ -215,11 +162,11 @@ async def _path_latencies(
         outcome = await files.process(wav)
         result = outcome.result
         row: dict[str, Any] = {"file": wav.name, "transcript": result.transcript if result else ""}
-        if result is not None and result.understood is not None:
-            row["handled_by"] = result.understood.handled_by
-            row["intent"] = result.understood.intent
+        if result is not None and result.outcome is not None:
+            row["handled_by"] = result.outcome.handled_by
+            row["intent"] = result.outcome.intent
             row["decision_ms"] = round(result.timings_ms.get("end_of_speech_to_action", 0.0), 1)
-        acted = result is not None and result.understood is not None and result.understood.actions
+        acted = result is not None and result.outcome is not None and result.outcome.actions
         try:
             async with asyncio.timeout(5 if acted else 0.01):
                 arrived = await watcher
@@ -229,11 +176,11 @@ async def _path_latencies(
             continue
         assert result is not None
         assert result.end_of_speech is not None
-        assert result.understood is not None
+        assert result.outcome is not None
         with contextlib.suppress(TimeoutError):
             # Let every command of this turn land before the next file starts.
             async with asyncio.timeout(5):
-                await fleet.wait_for_commands(seen + len(result.understood.actions))
+                await fleet.wait_for_commands(seen + len(result.outcome.actions))
         latency = (arrived - result.end_of_speech) * 1000.0
         latencies.append(latency)
         audio_ms = result.timings_ms.get("audio", 0.0)
@@ -245,7 +192,7 @@ async def _path_latencies(
             row["correct"] = bool(commanded & set(expected[index].split()))
         row.update(
             ok=True,
-            handled_by=result.understood.handled_by if result.understood else None,
+            handled_by=result.outcome.handled_by if result.outcome else None,
             latency_ms=round(latency, 1),
             timings_ms={k: round(v, 1) for k, v in result.timings_ms.items()},
         )
@@ -296,7 +243,7 @@ async def measure(engine: str, utterances: int, llm: str) -> dict[str, Any]:
     out: dict[str, Any] = {"engine": engine}
     with tempfile.TemporaryDirectory(prefix="bench-e2e-") as tmp_name:
         tmp = Path(tmp_name)
-        broker, port = _mosquitto(tmp)
+        broker, port = mosquitto(tmp)
         try:
             prefix = f"bench-{uuid.uuid4().hex[:6]}"
             settings = _settings(port, prefix, engine, llm)
@@ -349,65 +296,6 @@ async def measure(engine: str, utterances: int, llm: str) -> dict[str, Any]:
             broker.terminate()
             broker.wait(timeout=10)
     return out
-
-
-def idle_and_startup(seconds: float = 20.0) -> dict[str, Any]:
-    """`assistant run --input -` on real-time silence: start-up time and idle CPU."""
-    with tempfile.TemporaryDirectory(prefix="bench-idle-") as tmp_name:
-        tmp = Path(tmp_name)
-        broker, port = _mosquitto(tmp)
-        config = tmp / "config.toml"
-        config.write_text(f'[mqtt]\nhost = "127.0.0.1"\nport = {port}\n')
-        env = {k: v for k, v in os.environ.items() if not k.startswith("ASSISTANT_")}
-        started = time.monotonic()
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "assistant.cli", "run", "--config", str(config), "--input", "-"],
-            stdin=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            stdout=subprocess.DEVNULL,
-            env=env,
-        )
-        try:
-            assert proc.stderr is not None
-            assert proc.stdin is not None
-            while True:
-                line = proc.stderr.readline().decode()
-                if not line:
-                    raise RuntimeError("assistant run exited before it was ready")
-                if line.startswith("listening"):
-                    break
-            ready = time.monotonic() - started
-            os.set_blocking(proc.stderr.fileno(), False)
-            block = np.random.default_rng(1).normal(0, 30, 480).astype(np.int16).tobytes()
-            ticks = os.sysconf("SC_CLK_TCK")
-
-            def cpu() -> float:
-                fields = Path(f"/proc/{proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
-                return (int(fields[11]) + int(fields[12])) / ticks
-
-            cpu0, t0 = cpu(), time.monotonic()
-            next_at = t0
-            while time.monotonic() - t0 < seconds:
-                proc.stdin.write(block)
-                proc.stdin.flush()
-                next_at += 0.03
-                time.sleep(max(0.0, next_at - time.monotonic()))
-            share = (cpu() - cpu0) / (time.monotonic() - t0)
-            rss = 0
-            for line in Path(f"/proc/{proc.pid}/status").read_text().splitlines():
-                if line.startswith("VmHWM:"):
-                    rss = int(line.split()[1])
-        finally:
-            proc.terminate()
-            proc.wait(timeout=20)
-            broker.terminate()
-            broker.wait(timeout=10)
-    return {
-        "startup_seconds": round(ready, 2),
-        "idle_cpu_share_of_one_core": round(share, 4),
-        "idle_seconds": seconds,
-        "run_peak_rss_mb": round(rss / 1024, 1),
-    }
 
 
 def main() -> int:

@@ -125,7 +125,7 @@ def e2e(engine: str, utterances: int, tmp: Path) -> dict[str, Any]:
     return result
 
 
-def _ms(summary: dict[str, Any] | None, key: str) -> str:
+def _shown_ms(summary: dict[str, Any] | None, key: str) -> str:
     if not summary or not summary.get("n"):
         return "-"
     return f"{summary[key]:.0f} ms"
@@ -141,15 +141,15 @@ def table(results: dict[str, Any]) -> str:
         t, f = r["template"], r.get("fallback", {})
         target = TARGETS[f"{engine} template p50"] if engine in ("whisper", "vosk") else ""
         rows += [
-            (f"{engine} template: EOS -> fleet p50", _ms(t, "median_ms"), target),
-            (f"{engine} template: EOS -> fleet p95", _ms(t, "p95_ms"), ""),
+            (f"{engine} template: EOS -> fleet p50", _shown_ms(t, "median_ms"), target),
+            (f"{engine} template: EOS -> fleet p95", _shown_ms(t, "p95_ms"), ""),
             (f"{engine} template: utterances ok", f"{t['n']} of {t['n'] + t['failed']}", ""),
             (f"{engine} template: right device / heard exactly",
              f"{t['right_device']} / {t['heard_exactly']} of {t['n'] + t['failed']}"
              if "heard_exactly" in t else "-", ""),
-            (f"{engine} fallback: EOS -> fleet p50", _ms(f, "median_ms") if f.get("n") else
+            (f"{engine} fallback: EOS -> fleet p50", _shown_ms(f, "median_ms") if f.get("n") else
              f.get("note", "-"), TARGETS["fallback p50"]),
-            (f"{engine} fallback: EOS -> fleet p95", _ms(f, "p95_ms"), ""),
+            (f"{engine} fallback: EOS -> fleet p95", _shown_ms(f, "p95_ms"), ""),
             (f"{engine} fallback: acted / right device",
              f"{f['n']} / {f['correct']} of {f['sentences']}" if "sentences" in f else "-", ""),
             (f"{engine} STT real-time factor (median)", f"{r.get('stt_rtf_median')}", ""),

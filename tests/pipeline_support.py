@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 
 from assistant.audio import SAMPLE_RATE
+from assistant.audio.sources import WavSource
 from assistant.audio.wav import read_wav, write_wav
+from assistant.config import Settings
+from assistant.pipeline.listener import CommandReady
+from assistant.pipeline.messages import Utterance
+from assistant.pipeline.runtime import make_listener
 from tests.conftest import speak
 
 
@@ -41,3 +48,18 @@ def spoken(
     for extra in (out.with_suffix(".wake.wav"), out.with_suffix(".cmd.wav")):
         extra.unlink(missing_ok=True)
     return out
+
+
+def utterances(path: Path, settings: Settings | None = None) -> Iterator[Utterance]:
+    """Every command in a recording, one at a time, as the pipeline's listener cuts
+    them without a wake word (the way `listen --no-wake` hears a file)."""
+    listener = make_listener(settings or Settings(), wake=False)
+    for frame in WavSource(path, 480).iter_frames():
+        event = listener.process(frame, time.monotonic())
+        if isinstance(event, CommandReady):
+            yield event.utterance
+        if event is not None:
+            listener.idle()  # the next command (or another wait for one)
+    last = listener.finish(time.monotonic())
+    if isinstance(last, CommandReady):
+        yield last.utterance

@@ -43,6 +43,36 @@ def test_wake_word_then_command(tmp_path: Path) -> None:
     assert 0.8 < ready.utterance.samples.size / 16000 < 3.0
 
 
+def test_speech_before_the_wake_word_is_not_the_command(tmp_path: Path) -> None:
+    import numpy as np
+
+    from assistant.audio.wav import read_wav, write_wav
+    from tests.conftest import speak
+    from tests.pipeline_support import silence
+
+    before = read_wav(speak("this is not for you", tmp_path / "before.wav"))
+    wake = read_wav(speak("okay nabu", tmp_path / "wake.wav"))
+    ask = read_wav(speak("what time is it", tmp_path / "ask.wav"))
+    parts = [silence(0.5), before, silence(1.0), wake, silence(0.3), ask, silence(2.0)]
+    write_wav(tmp_path / "all.wav", np.concatenate(parts))
+    events = _events(_listener(wake=True), tmp_path / "all.wav")
+    assert [type(e) for e in events] == [WakeHeard, CommandReady]
+    ready = events[1]
+    assert isinstance(ready, CommandReady)
+    # The command is the question (plus pre-roll and trailing silence), not what came before.
+    seconds = ready.utterance.samples.size / 16000
+    assert ask.size / 16000 - 0.2 < seconds < (ask.size + before.size) / 16000
+
+
+def test_wake_word_then_nothing_times_out(tmp_path: Path) -> None:
+    wav = spoken(tmp_path / "wake.wav", ".", tail=8.0)
+    events = _events(_listener(wake=True), wav)
+    assert [type(e) for e in events] == [WakeHeard, NothingSaid]
+    nothing = events[1]
+    assert isinstance(nothing, NothingSaid)
+    assert nothing.started_by == "wake"
+
+
 def test_no_wake_word_does_nothing(tmp_path: Path) -> None:
     wav = spoken(tmp_path / "cmd.wav", "turn on the kitchen light", wake=None)
     assert _events(_listener(wake=True), wav) == []

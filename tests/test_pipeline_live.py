@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from pathlib import Path
 
 import aiomqtt
@@ -23,11 +23,13 @@ from assistant.audio.wav import write_wav
 from assistant.config import Settings
 from assistant.interface import Ask, Interface, Request, Say
 from assistant.pipeline.live import LivePipeline, Options
-from assistant.pipeline.messages import TurnResult, Understood
+from assistant.pipeline.messages import TurnResult
 from assistant.pipeline.runtime import make_listener
 from assistant.pipeline.speech import TtsSynthesizer
 from assistant.pipeline.turn import TurnRunner
 from assistant.stt import create_engine
+from assistant.understanding.origin import VOICE, Origin
+from assistant.understanding.outcome import Outcome
 from tests.conftest import Broker
 from tests.pipeline_support import silence, spoken
 
@@ -47,6 +49,11 @@ class PacedSink:
         self.requested: list[int] = []
         self.finished = asyncio.Event()  # set when a play() ran to its end
 
+    name = "paced"
+
+    def close(self) -> None:
+        pass
+
     async def play(self, samples: Samples) -> None:
         self.requested.append(samples.size)
         self.played.append(0)
@@ -63,16 +70,34 @@ class ListSource:
     def __init__(self, path: Path) -> None:
         self.inner = WavSource(path, 480, realtime=True)
         self.name = f"recording {path.name}"
+        self.frame_samples = 480
 
-    def frames(self) -> AsyncIterator[Samples]:
+    def frames(self) -> AsyncGenerator[Samples, None]:
         return self.inner.frames()
 
 
-def echo(reply: str | None = None, confirm_on: str = "front door") -> object:
-    async def understand(text: str) -> Understood:
+def _outcome(text: str, intent: str, reply: str, awaiting: bool = False) -> Outcome:
+    return Outcome(
+        text=text,
+        intent=intent,
+        slots={"text": text},
+        actions=(),
+        reply=reply,
+        handled_by="template",
+        timings_ms={},
+        awaiting_confirmation=awaiting,
+    )
+
+
+def echo(
+    reply: str | None = None, confirm_on: str = "front door", origins: list[Origin] | None = None
+) -> object:
+    async def understand(text: str, origin: Origin) -> Outcome:
+        if origins is not None:
+            origins.append(origin)
         if confirm_on in text.lower():
-            return Understood("HassUnlock", {}, (), "Are you sure?", "template", True)
-        return Understood("Echo", {"text": text}, (), reply or f"You said {text}", "template")
+            return _outcome(text, "HassUnlock", "Are you sure?", awaiting=True)
+        return _outcome(text, "Echo", reply or f"You said {text}")
 
     return understand
 
@@ -144,15 +169,17 @@ async def test_follow_up_needs_no_wake_word(tmp_path: Path, stt: object) -> None
     yes = spoken(tmp_path / "yes.wav", "yes", wake=None, tail=2.0)
     wav = _join(tmp_path / "both.wav", ask, 2.5, yes)
     results: list[TurnResult] = []
+    origins: list[Origin] = []
     pipeline = LivePipeline(
         ListSource(wav),
         make_listener(Settings(), wake=True),
-        TurnRunner(stt, echo(), None),  # type: ignore[arg-type]
+        TurnRunner(stt, echo(origins=origins), None),  # type: ignore[arg-type]
         on_turn=results.append,
         options=Options(earcon=False),
     )
     await _run(pipeline)
     assert [r.started_by for r in results] == ["wake", "follow-up"]
+    assert origins == [VOICE, VOICE]
     assert results[0].reply == "Are you sure?"
     assert results[1].transcript.lower().strip(" .!") == "yes"
 
@@ -188,8 +215,9 @@ async def test_a_slow_listener_drops_the_oldest_audio(tmp_path: Path, stt: objec
         """All frames at once without yielding: like a microphone after the loop stalled."""
 
         name = "burst"
+        frame_samples = 480
 
-        async def frames(self) -> AsyncIterator[Samples]:
+        async def frames(self) -> AsyncGenerator[Samples, None]:
             for frame in WavSource(wav, 480).iter_frames():
                 yield frame
 
@@ -208,30 +236,35 @@ async def test_ask_request_is_handled_as_spoken(stt: object) -> None:
     requests: asyncio.Queue[Request] = asyncio.Queue()
     results: list[TurnResult] = []
 
-    async def endless() -> AsyncIterator[Samples]:
+    async def endless() -> AsyncGenerator[Samples, None]:
         while True:
             await asyncio.sleep(0.03)
             yield np.zeros(480, dtype=np.int16)
 
     class Quiet:
         name = "quiet"
+        frame_samples = 480
 
-        def frames(self) -> AsyncIterator[Samples]:
+        def frames(self) -> AsyncGenerator[Samples, None]:
             return endless()
 
     stop = asyncio.Event()
+    origins: list[Origin] = []
     pipeline = LivePipeline(
         Quiet(),
         make_listener(Settings(), wake=True),
-        TurnRunner(stt, echo(), None),  # type: ignore[arg-type]
+        TurnRunner(stt, echo(origins=origins), None),  # type: ignore[arg-type]
         requests=requests,
         on_turn=lambda r: (results.append(r), stop.set()),  # type: ignore[func-returns-value]
     )
-    requests.put_nowait(Ask("turn on the radio"))
+    untrusted = Origin("mqtt:test", sensitive=False)
+    requests.put_nowait(Ask("turn on the radio", origin=untrusted))
     async with asyncio.timeout(20):
         await pipeline.run(stop)
     assert results[0].transcript == "turn on the radio"
     assert results[0].started_by == "ask"
+    # The request's own origin reaches understanding (its conversation, its rights).
+    assert origins == [untrusted]
 
 
 async def test_streamed_command_is_transcribed_at_the_end_of_speech(
@@ -257,15 +290,16 @@ async def test_say_request_is_spoken(stt: object) -> None:
     requests: asyncio.Queue[Request] = asyncio.Queue()
     sink = PacedSink()
 
-    async def endless() -> AsyncIterator[Samples]:
+    async def endless() -> AsyncGenerator[Samples, None]:
         while True:
             await asyncio.sleep(0.03)
             yield np.zeros(480, dtype=np.int16)
 
     class Quiet:
         name = "quiet"
+        frame_samples = 480
 
-        def frames(self) -> AsyncIterator[Samples]:
+        def frames(self) -> AsyncGenerator[Samples, None]:
             return endless()
 
     stop = asyncio.Event()

@@ -11,7 +11,7 @@ import pytest
 from assistant.audio.wav import iter_wav
 from assistant.config import Settings
 from assistant.errors import UserError
-from assistant.stt import SttEngine, create_engine
+from assistant.stt import PhraseRestrictable, SttEngine, create_engine
 from assistant.stt.vosk import VoskEngine, grammar_json
 from assistant.stt.whisper import WhisperEngine
 from tests.conftest import speak
@@ -88,6 +88,17 @@ def test_vosk_grammar_drops_phrases_with_unknown_words(vosk_ko: VoskEngine) -> N
         assert vosk_ko.phrases == frozenset({"문 열어"})
     finally:
         vosk_ko.set_phrases(None)
+
+
+def test_vosk_grammar_no_known_phrase_stays_free(vosk_ko: VoskEngine) -> None:
+    # English phrases for a Korean model: an empty grammar would crash Vosk.
+    vosk_ko.set_phrases(["qqqzzz", "zzzqqq xxyy"])
+    assert vosk_ko.phrases is None
+
+
+def test_both_engines_take_phrases(vosk_ko: VoskEngine, whisper: SttEngine) -> None:
+    assert isinstance(vosk_ko, PhraseRestrictable)
+    assert isinstance(whisper, PhraseRestrictable)
 
 
 def test_whisper_keeps_its_model_across_utterances(whisper: SttEngine, tmp_path: Path) -> None:

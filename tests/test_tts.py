@@ -14,11 +14,11 @@ import pytest
 from assistant.audio import SAMPLE_RATE, Samples
 from assistant.audio.devices import list_devices
 from assistant.audio.frames import rms_dbfs
-from assistant.audio.segment import segment_wav
 from assistant.audio.sinks import WavSink
 from assistant.audio.wav import read_wav, wav_info, write_wav
-from assistant.config import Settings, TtsConfig
+from assistant.config import TtsConfig
 from assistant.tts import VoiceNotFoundError, check_voice, speak, synthesize, wake_chime
+from tests.pipeline_support import utterances
 
 
 def _cli(*args: str, config: Path | None = None) -> subprocess.CompletedProcess[str]:
@@ -50,7 +50,7 @@ def test_say_out_writes_a_wav_of_speech(tmp_path: Path) -> None:
     # The VAD agrees that it is speech.
     padded = tmp_path / "padded.wav"
     write_wav(padded, np.concatenate([samples, np.zeros(SAMPLE_RATE, np.int16)]))
-    assert len(list(segment_wav(padded, Settings()))) >= 1
+    assert len(list(utterances(padded))) >= 1
 
 
 def test_say_without_speaker_suggests_out() -> None:

@@ -9,7 +9,6 @@ import pytest
 
 from assistant.audio import SAMPLE_RATE, Samples
 from assistant.audio.frames import reframe
-from assistant.audio.segment import Segmenter, WakeDetected, iter_events, segment_wav
 from assistant.audio.wav import read_wav, write_wav
 from assistant.config import Settings, VadConfig
 from assistant.vad import (
@@ -21,8 +20,8 @@ from assistant.vad import (
     create_engine,
 )
 from assistant.vad.endpoint import EndpointEvent
-from assistant.wake import WakeWordDetector
 from tests.conftest import speak
+from tests.pipeline_support import utterances
 
 TOLERANCE = 0.3
 """How late the decided end may be beyond speech end + silence (VAD hangover, chunking)."""
@@ -103,7 +102,7 @@ def test_explicit_silence_wins_over_the_preset() -> None:
 def test_silence_only_yields_no_utterance(tmp_path: Path) -> None:
     path = tmp_path / "quiet.wav"
     write_wav(path, np.concatenate([_silence(3.0), _noise(5.0)]))
-    assert list(segment_wav(path, Settings())) == []
+    assert list(utterances(path, Settings())) == []
 
 
 def test_start_timeout_fires_once_when_asked() -> None:
@@ -161,31 +160,3 @@ def test_frame_size_does_not_matter(command: Samples) -> None:
         ended = [e for e in _run(eos, command, frame) if isinstance(e, UtteranceEnded)]
         ends.add(round(ended[0].ended_at_seconds, 3))
     assert len(ends) == 1
-
-
-def test_segmenter_waits_for_the_wake_word(tmp_path: Path) -> None:
-    wake = read_wav(speak("okay nabu", tmp_path / "wake.wav"))
-    ask = read_wav(speak("what time is it", tmp_path / "ask.wav"))
-    before = read_wav(speak("this is not for you", tmp_path / "before.wav"))
-    audio = np.concatenate(
-        [_silence(0.5), before, _silence(1.0), wake, _silence(0.3), ask, _silence(2.0)]
-    )
-    eos = EndOfSpeech(create_engine("silero"), EndpointSettings(start_timeout_seconds=3.0))
-    segmenter = Segmenter(eos, WakeWordDetector("okay_nabu"))
-    events = list(iter_events(reframe([audio], 480), segmenter))
-    kinds = [type(e) for e in events]
-    assert kinds == [WakeDetected, SpeechStarted, UtteranceEnded]
-    woke, _, utterance = events
-    assert isinstance(woke, WakeDetected)
-    assert isinstance(utterance, UtteranceEnded)
-    ask_start = 0.5 * SAMPLE_RATE + before.size + SAMPLE_RATE + wake.size + 0.3 * SAMPLE_RATE
-    assert woke.at_seconds < ask_start / SAMPLE_RATE
-    # The utterance is the question, not the speech before the wake word.
-    assert utterance.start_seconds >= woke.at_seconds - 0.01
-    assert abs(utterance.speech_end_seconds - _true_end(audio)) < TOLERANCE
-    # Wake word then nothing: the start timeout.
-    eos = EndOfSpeech(create_engine("silero"), EndpointSettings(start_timeout_seconds=2.0))
-    segmenter = Segmenter(eos, WakeWordDetector("okay_nabu"))
-    quiet = np.concatenate([_silence(0.5), wake, _silence(3.0)])
-    kinds = [type(e) for e in iter_events(reframe([quiet], 480), segmenter)]
-    assert kinds == [WakeDetected, SpeechTimeout]

@@ -10,8 +10,9 @@ import pytest
 from assistant.audio import SAMPLE_RATE, Samples
 from assistant.audio.frames import reframe
 from assistant.audio.wav import read_wav
-from assistant.config import WakeConfig
-from assistant.wake import MODELS, AlwaysAwake, WakeDetector, WakeWordDetector, create_detector
+from assistant.config import Settings, WakeConfig
+from assistant.pipeline.runtime import make_listener
+from assistant.wake import MODELS, WakeDetector, WakeWordDetector
 from tests.conftest import speak
 
 VOICES = ["en-us", "en", "en-gb-x-rp", "en+m3", "en-029"]
@@ -92,13 +93,20 @@ def test_wake_word_inside_a_stream(okay_nabu: WakeWordDetector, tmp_path: Path) 
     assert wake_start < hits[0] < wake_start + wake.size / SAMPLE_RATE + 0.5
 
 
+def _from_config(wake: WakeConfig) -> WakeDetector:
+    """The detector the pipeline builds from `[wake]`."""
+    detector = make_listener(Settings(wake=wake), wake=True).wake
+    assert detector is not None
+    return detector
+
+
 def test_threshold_from_config_is_applied(tmp_path: Path) -> None:
     audio = _pad(read_wav(speak("okay nabu", tmp_path / "wake.wav")))
-    strict = create_detector(WakeConfig(threshold=1.0))
+    strict = _from_config(WakeConfig(threshold=1.0))
     assert isinstance(strict, WakeWordDetector)
     assert strict.threshold == 1.0
     assert _detections(strict, audio) == 0
-    default = create_detector(WakeConfig())
+    default = _from_config(WakeConfig())
     assert isinstance(default, WakeWordDetector)
     assert default.threshold == pytest.approx(0.85)  # okay_nabu's own cut-off
     assert _detections(default, audio) == 1
@@ -106,7 +114,7 @@ def test_threshold_from_config_is_applied(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("model", MODELS)
 def test_every_bundled_model_loads(model: str) -> None:
-    detector = create_detector(WakeConfig(model=model))  # type: ignore[arg-type]
+    detector = _from_config(WakeConfig(model=model))  # type: ignore[arg-type]
     assert detector.name == model
     assert _detections(detector, np.zeros(SAMPLE_RATE, np.int16)) == 0
 
@@ -114,14 +122,16 @@ def test_every_bundled_model_loads(model: str) -> None:
 @pytest.mark.parametrize(("model", "phrase"), [("alexa", "alexa"), ("hey_mycroft", "hey mycroft")])
 def test_other_models_hear_their_own_phrase(tmp_path: Path, model: str, phrase: str) -> None:
     # hey_jarvis is left out: it stays below 0.1 on every espeak-ng voice tried.
-    detector = create_detector(WakeConfig(model=model))  # type: ignore[arg-type]
+    detector = _from_config(WakeConfig(model=model))  # type: ignore[arg-type]
     own = _pad(read_wav(speak(phrase, tmp_path / "own.wav")))
     nabu = _pad(read_wav(speak("okay nabu", tmp_path / "n.wav")))
     assert _detections(detector, own) == 1
     assert _detections(detector, nabu) == 0
 
 
-def test_disabled_wake_word_passes_straight_through() -> None:
-    detector = create_detector(WakeConfig(enabled=False))
-    assert isinstance(detector, AlwaysAwake)
-    assert detector.process(np.zeros(480, np.int16)) is True
+def test_disabled_wake_word_means_no_detector() -> None:
+    # One way to say "no wake word": the listener has no detector and takes every command.
+    listener = make_listener(Settings(wake=WakeConfig(enabled=False)), wake=True)
+    assert listener.wake is None
+    assert listener.mode == "command"
+    assert make_listener(Settings(), wake=False).wake is None

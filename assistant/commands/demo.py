@@ -177,7 +177,7 @@ def _show(line: Line, outcome: FileOutcome, changes: list[str], played: bool) ->
     if result is None:
         _print("   heard:      (nothing)")
         return
-    u = result.understood
+    u = result.outcome
     _print(f"   heard:      {result.transcript}")
     if u is None:
         _print(f"   error:      {result.error}")
@@ -239,7 +239,7 @@ async def demo(settings: Settings, out_dir: Path, no_llm: bool) -> int:
                 seen = len(fleet.received)
                 outcome = await files.process(path, out_dir)
                 result = outcome.result
-                actions = len(result.understood.actions) if result and result.understood else 0
+                actions = len(result.outcome.actions) if result and result.outcome else 0
                 await _wait_for_fleet(fleet, seen, actions)
                 played = False
                 if speaker is not None and result is not None and result.reply_audio is not None:

@@ -70,11 +70,11 @@ def describe(outcome: FileOutcome) -> str:
         heard = "no wake word" if not outcome.woke else "nothing said"
         return f"{outcome.path}: ({heard})"
     text = f"{outcome.path}: heard {result.transcript!r}"
-    u = result.understood
+    u = result.outcome
     if result.error:
         return f"{text} -> error: {result.error}"
     if u is not None:
-        acts = ", ".join(f"{a['entity_id']} {a['action']}" for a in u.actions) or "no action"
+        acts = ", ".join(f"{a.entity_id} {a.action}" for a in u.actions) or "no action"
         text += (
             f" -> {u.intent or 'not understood'} [{u.handled_by or '-'}]: {acts}; says {u.reply!r}"
         )

@@ -17,10 +17,11 @@ import sys
 import time
 from typing import Any
 
-from assistant.audio.sources import open_source
+from assistant.audio.sinks import AudioSink
+from assistant.audio.sources import AudioSource, open_source
 from assistant.config import Settings
 from assistant.errors import UserError
-from assistant.pipeline.live import LivePipeline, Sink, Source
+from assistant.pipeline.live import LivePipeline
 from assistant.pipeline.messages import TurnResult
 from assistant.pipeline.runtime import Runtime, RuntimeOptions
 from assistant.service.notify import Notifier, watchdog_loop
@@ -48,7 +49,7 @@ def _say(line: str) -> None:
     print(line, file=sys.stderr, flush=True)
 
 
-def _open_sink(settings: Settings, output: str | None) -> Sink | None:
+def _open_sink(settings: Settings, output: str | None) -> AudioSink | None:
     from pathlib import Path
 
     from assistant.audio.sinks import open_sink
@@ -62,8 +63,8 @@ def _open_sink(settings: Settings, output: str | None) -> Sink | None:
 
 
 def _print_turn(result: TurnResult) -> None:
-    u = result.understood
-    acts = ", ".join(f"{a['entity_id']} {a['action']}" for a in u.actions) if u else ""
+    u = result.outcome
+    acts = ", ".join(f"{a.entity_id} {a.action}" for a in u.actions) if u else ""
     _say(
         f"heard {result.transcript!r} -> {u.intent if u else None} "
         f"[{u.handled_by if u else '-'}] {acts} : {result.reply!r}"
@@ -76,7 +77,7 @@ async def serve(settings: Settings, args: argparse.Namespace) -> int:
     started = time.monotonic()
     loop = asyncio.get_running_loop()
     with stop_event(loop) as stop:
-        source: Source = open_source(args.input, settings.audio, realtime=True)
+        source: AudioSource = open_source(args.input, settings.audio, realtime=True)
         _say(f"{'audio in':<14} ready  {source.name}")
         sink = _open_sink(settings, args.out)
         options = RuntimeOptions(wake=not args.no_wake, speak=sink is not None)

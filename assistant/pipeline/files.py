@@ -13,13 +13,12 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from assistant.audio import SAMPLE_RATE
 from assistant.audio.sources import WavSource
 from assistant.audio.wav import write_wav
 from assistant.pipeline.listener import CommandReady, Listener, NothingSaid, WakeHeard
-from assistant.pipeline.messages import TurnResult, Utterance
+from assistant.pipeline.messages import TIMING_DECIMALS, TurnResult, Utterance, elapsed_ms
 from assistant.pipeline.turn import TurnRunner
 
 
@@ -33,10 +32,11 @@ class FileOutcome:
     reply_wav: Path | None = None
     listen_ms: float = 0.0
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> dict[str, object]:
         """One `listen --json` line."""
         if self.result is not None:
             data = self.result.to_json()
+            timings = {k: round(v, TIMING_DECIMALS) for k, v in self.result.timings_ms.items()}
         else:
             data = {
                 "transcript": "",
@@ -45,9 +45,10 @@ class FileOutcome:
                 "actions": [],
                 "reply": "",
                 "handled_by": None,
-                "timings_ms": {},
             }
-        data["timings_ms"]["listen"] = round(self.listen_ms, 1)
+            timings = {}
+        timings["listen"] = round(self.listen_ms, TIMING_DECIMALS)
+        data["timings_ms"] = timings
         return {
             "file": str(self.path),
             "woke": self.woke,
@@ -95,13 +96,12 @@ class FileListener:
         start = time.monotonic()
         loop = asyncio.get_running_loop()
         woke, utterance = await loop.run_in_executor(self._thread, self._utterance, path)
-        listen_ms = ((utterance.end_of_speech if utterance else time.monotonic()) - start) * 1000
+        listen_ms = elapsed_ms(start, utterance.end_of_speech if utterance else None)
         if utterance is None:
             # Nothing to act on; a pending question keeps waiting for the next file.
             return FileOutcome(path, woke, None, listen_ms=listen_ms)
         result = await self.turns.from_audio(utterance, speak=reply_dir is not None)
-        u = result.understood
-        self.follow_up = bool(u and u.awaiting_confirmation)
+        self.follow_up = result.awaiting_confirmation
         reply_wav = None
         if reply_dir is not None and result.reply_audio is not None:
             await loop.run_in_executor(self._thread, _make_dir, reply_dir)

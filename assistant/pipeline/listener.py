@@ -20,22 +20,11 @@ from typing import Literal, Protocol
 from assistant.audio import SAMPLE_RATE, Samples
 from assistant.pipeline.messages import StartedBy, Utterance
 from assistant.vad import EndOfSpeech, SpeechStarted, SpeechTimeout, UtteranceEnded
+from assistant.wake import WakeDetector
 
 log = logging.getLogger(__name__)
 
 Mode = Literal["wake", "command", "busy"]
-
-
-class WakeDetector(Protocol):
-    """Says whether a frame completes the wake word."""
-
-    def process(self, frame: Samples) -> bool:
-        """True on the frame where the wake word is detected."""
-        ...
-
-    def reset(self) -> None:
-        """Forget the audio seen so far."""
-        ...
 
 
 class StreamFeeder(Protocol):

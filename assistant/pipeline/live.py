@@ -21,11 +21,12 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
 
 from assistant.audio import SAMPLE_RATE, Samples
+from assistant.audio.sinks import AudioSink
+from assistant.audio.sources import AudioSource
 from assistant.interface import Ask, Interface, Request, Say, State, TurnReport
 from assistant.pipeline.listener import CommandReady, Listener, NothingSaid, WakeHeard
 from assistant.pipeline.messages import Frame, TurnResult, Utterance
@@ -35,24 +36,6 @@ from assistant.tts import wake_chime
 log = logging.getLogger(__name__)
 
 SHUTDOWN_SECONDS = 1.5
-
-
-class Source(Protocol):
-    """An audio source (see assistant.audio.sources)."""
-
-    name: str
-
-    def frames(self) -> AsyncIterator[Samples]:
-        """Frames until closed."""
-        ...
-
-
-class Sink(Protocol):
-    """An audio sink (see assistant.audio.sinks)."""
-
-    async def play(self, samples: Samples) -> None:
-        """Play; cancellation stops the sound."""
-        ...
 
 
 @dataclass(frozen=True)
@@ -69,11 +52,11 @@ class LivePipeline:
 
     def __init__(
         self,
-        source: Source,
+        source: AudioSource,
         listener: Listener,
         turns: TurnRunner,
         *,
-        sink: Sink | None = None,
+        sink: AudioSink | None = None,
         interface: Interface | None = None,
         requests: asyncio.Queue[Request] | None = None,
         options: Options | None = None,
@@ -102,24 +85,25 @@ class LivePipeline:
         """Run until `stop` is set (or the audio source ends), then stop cleanly."""
         if self.interface is not None:
             await self.interface.online()
-        starts: list[tuple[str, Any]] = [
-            ("interface-out", self._interface_out()),
-            ("turns", self._turns()),
-            ("listen", self._listen()),
-            ("audio-in", self._audio_in()),
-        ]
-        self._tasks = [asyncio.create_task(coro, name=name) for name, coro in starts]
+        starts = {
+            "interface-out": self._interface_out(),
+            "turns": self._turns(),
+            "listen": self._listen(),
+            "audio-in": self._audio_in(),
+        }
+        self._tasks = [asyncio.create_task(coro, name=name) for name, coro in starts.items()]
         stopper = asyncio.create_task(stop.wait(), name="stop-wait")
         turns = self._tasks[1]
         try:
             # The end of a recording drains through listen and turns: the last
             # command is still answered.  A stage that fails stops everything.
-            pending: set[asyncio.Task[Any]] = {stopper, *self._tasks}
+            pending: set[asyncio.Task[object]] = {stopper, *self._tasks}
             while stopper in pending and turns in pending:
                 done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
                 for task in done:
-                    if task is not stopper and not task.cancelled() and task.exception():
-                        raise task.exception()  # type: ignore[misc]
+                    error = None if task is stopper or task.cancelled() else task.exception()
+                    if error is not None:
+                        raise error
         finally:
             stopper.cancel()
             await self.stop()
@@ -152,15 +136,10 @@ class LivePipeline:
 
     # --- stages -------------------------------------------------------------
     async def _audio_in(self) -> None:
-        frames = self.source.frames()
-        try:
+        async with contextlib.aclosing(self.source.frames()) as frames:
             async for samples in frames:
                 self.frames_in += 1
                 self._put_frame(Frame(samples, time.monotonic()))
-        finally:
-            close = getattr(frames, "aclose", None)
-            if close is not None:
-                await close()
         log.info("audio source %s ended", self.source.name)
         self._put_frame(None)  # end of audio: listen finishes the command in progress
 
@@ -238,7 +217,7 @@ class LivePipeline:
         assert isinstance(request, Ask)
         self.listener.busy()
         self._set_state("thinking")
-        result = await self.turns.from_text(request.text)
+        result = await self.turns.from_text(request.text, request.origin)
         await self._after_turn(result, "ask", request.id)
 
     async def _after_turn(
@@ -246,22 +225,22 @@ class LivePipeline:
     ) -> None:
         if self.on_turn is not None:
             self.on_turn(result)
-        u = result.understood
+        o = result.outcome
         if result.transcript:
             self._report(
                 TurnReport(
                     transcript=result.transcript,
-                    intent=u.intent if u else None,
-                    slots=dict(u.slots) if u else {},
-                    actions=[dict(a) for a in u.actions] if u else [],
+                    intent=o.intent if o else None,
+                    slots=dict(o.slots) if o else {},
+                    actions=[a.to_json() for a in o.actions] if o else [],
                     reply=result.reply,
-                    handled_by=u.handled_by if u else None,
+                    handled_by=o.handled_by if o else None,
                     source="ask" if source == "ask" else "voice",
                     request_id=request_id,
                 )
             )
         await self._speak(result.reply_audio)
-        self._back_to_idle(bool(u and u.awaiting_confirmation))
+        self._back_to_idle(result.awaiting_confirmation)
 
     def _back_to_idle(self, follow_up: bool) -> None:
         if self.listener.mode == "command":

@@ -2,13 +2,27 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any, Literal
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal
 
 from assistant.audio import Samples
 
+if TYPE_CHECKING:
+    # Understanding (hassil) loads with the engine, not with the pipeline's messages.
+    from assistant.understanding.outcome import Outcome
+
 StartedBy = Literal["wake", "follow-up", "no-wake", "ask"]
+
+
+def elapsed_ms(start: float, end: float | None = None) -> float:
+    """Milliseconds from `start` to `end` (default: now) on the pipeline's clock.
+
+    The pipeline stamps frames and ends of speech with time.monotonic(), so
+    every stage timing is measured on that clock.
+    """
+    return ((time.monotonic() if end is None else end) - start) * 1000.0
 
 
 @dataclass(frozen=True)
@@ -31,18 +45,8 @@ class Utterance:
     """True when the STT engine already received the audio while it was spoken."""
 
 
-@dataclass(frozen=True)
-class Understood:
-    """What understanding and the executor made of one text."""
-
-    intent: str | None
-    slots: Mapping[str, Any] = field(default_factory=dict)
-    actions: Sequence[Mapping[str, Any]] = ()
-    reply: str = ""
-    handled_by: str | None = None
-    awaiting_confirmation: bool = False
-    """True when the reply is a question ("Are you sure?") that wants a follow-up."""
-    timings_ms: Mapping[str, float] = field(default_factory=dict)
+TIMING_DECIMALS = 2
+"""`timings_ms` in JSON: the same rounding as `ask --json` (understanding's Outcome)."""
 
 
 @dataclass(frozen=True)
@@ -50,7 +54,8 @@ class TurnResult:
     """One finished turn: the JSON object `assistant listen --json` prints."""
 
     transcript: str
-    understood: Understood | None
+    outcome: Outcome | None
+    """What understanding made of the transcript, unchanged (None: not understood or failed)."""
     started_by: StartedBy
     timings_ms: Mapping[str, float]
     reply_audio: Samples | None = None
@@ -61,20 +66,26 @@ class TurnResult:
     @property
     def reply(self) -> str:
         """The text spoken back ("" when nothing was said)."""
-        return self.understood.reply if self.understood else ""
+        return self.outcome.reply if self.outcome else ""
 
-    def to_json(self) -> dict[str, Any]:
+    @property
+    def awaiting_confirmation(self) -> bool:
+        """True when the reply asks a question ("Are you sure?") that wants a follow-up."""
+        return self.outcome is not None and self.outcome.awaiting_confirmation
+
+    def to_json(self) -> dict[str, object]:
         """The `listen --json` contract: transcript, intent, slots, actions, reply, ..."""
-        u = self.understood
-        data: dict[str, Any] = {
+        # The understanding fields are the Outcome's own JSON, so `ask` and `listen` agree.
+        shown: dict[str, object] = self.outcome.to_json() if self.outcome else {}
+        data: dict[str, object] = {
             "transcript": self.transcript,
-            "intent": u.intent if u else None,
-            "slots": dict(u.slots) if u else {},
-            "actions": [dict(a) for a in u.actions] if u else [],
+            "intent": shown.get("intent"),
+            "slots": shown.get("slots", {}),
+            "actions": shown.get("actions", []),
             "reply": self.reply,
-            "handled_by": u.handled_by if u else None,
+            "handled_by": shown.get("handled_by"),
             "started_by": self.started_by,
-            "timings_ms": {k: round(v, 1) for k, v in self.timings_ms.items()},
+            "timings_ms": {k: round(v, TIMING_DECIMALS) for k, v in self.timings_ms.items()},
         }
         if self.error:
             data["error"] = self.error

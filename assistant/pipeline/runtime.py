@@ -17,16 +17,23 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import TracebackType
-from typing import Any, Self
+from typing import TYPE_CHECKING, Self
 
 from assistant.config import Settings
 from assistant.devices.backend import Devices, open_backend
 from assistant.errors import UserError
 from assistant.interface import ONLINE, Interface, Request
+from assistant.pipeline.grammar_refresh import GrammarRefresh
 from assistant.pipeline.listener import Listener
-from assistant.pipeline.messages import Understood
 from assistant.pipeline.turn import Synthesizer, TurnRunner
+from assistant.stt import PhraseRestrictable, SttEngine
 from assistant.transports.mqtt import Incoming, MqttConnection, Retained
+from assistant.understanding.origin import Origin
+
+if TYPE_CHECKING:
+    # Imported when loading (hassil, templates): not on `import runtime`.
+    from assistant.understanding.engine import Fallback, Understanding
+    from assistant.understanding.outcome import Outcome
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +41,8 @@ Status = Callable[[str], None]
 
 BROKER_NOTICE_SECONDS = 3.0
 FOLLOW_UP_PHRASES = ("yes", "no", "yes please", "cancel", "do it", "never mind")
+"""Answers to "Are you sure?" the STT grammar must allow (English for now: they will
+come from the language's response files)."""
 
 
 @dataclass(frozen=True)
@@ -57,19 +66,6 @@ class LoadTimes:
 
 async def _no_publish(topic: str, payload: str, retain: bool) -> None:
     """Placeholder publisher for computing topics before the connection exists."""
-
-
-def outcome_to_understood(outcome: Any) -> Understood:
-    """Understanding's Outcome -> the pipeline's message."""
-    return Understood(
-        intent=outcome.intent,
-        slots=dict(outcome.slots),
-        actions=tuple(a.to_json() for a in outcome.actions),
-        reply=outcome.reply,
-        handled_by=outcome.handled_by,
-        awaiting_confirmation=bool(getattr(outcome, "awaiting_confirmation", False)),
-        timings_ms=dict(outcome.timings_ms),
-    )
 
 
 def make_listener(settings: Settings, wake: bool, vad_engine: str | None = None) -> Listener:
@@ -115,11 +111,12 @@ class Runtime:
         self.connection: MqttConnection | None = None
         self.devices: Devices | None = None
         self.interface: Interface | None = None
-        self.understanding: Any = None
+        self.understanding: Understanding | None = None
         self.listener: Listener | None = None
         self.turns: TurnRunner | None = None
+        self.grammar: GrammarRefresh | None = None
         self.llm_loaded = False
-        self._fallback: Any = None
+        self._fallback: Fallback | None = None
         self._stack = contextlib.AsyncExitStack()
 
     async def __aenter__(self) -> Self:
@@ -136,6 +133,8 @@ class Runtime:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        if self.grammar is not None:
+            self.grammar.close()
         if self.understanding is not None:
             self.understanding.close()
         if self.turns is not None:
@@ -164,7 +163,7 @@ class Runtime:
                 )
             )
 
-        stt = None
+        stt: SttEngine | None = None
         if self.options.stt:
             t0 = time.monotonic()
             from assistant.stt import create_engine
@@ -190,27 +189,26 @@ class Runtime:
         self._ready("devices", t0, f"{len(self.devices.registry)} entities")
 
         t0 = time.monotonic()
-        self.understanding = await asyncio.to_thread(self._build_understanding)
+        understanding = await asyncio.to_thread(self._build_understanding)
+        self.understanding = understanding
         llm = settings.understanding.llm if self.llm_loaded else "off"
         self._ready("understanding", t0, f"templates + LLM {llm}")
         # The LLM's prompt prefix is evaluated in the background, not on the first sentence.
-        self.understanding.start_warm_up()
+        understanding.start_warm_up()
 
         if self.options.interface and settings.site.mqtt_interface and self.connection:
             self._start_interface()
 
-        understanding = self.understanding
-
-        async def understand(text: str) -> Understood:
-            return outcome_to_understood(await understanding.process(text))
+        async def understand(text: str, origin: Origin) -> Outcome:
+            return await understanding.process(text, origin=origin)
 
         self.turns = TurnRunner(stt, understand, tts)
         if stt is not None and self.listener is not None:
             # The command's audio goes to STT while it is spoken: at the end of
             # speech only the final decode is left (Vosk has done most of it).
             self.listener.feeder = self.turns.feeder()
-        if stt is not None and settings.stt.grammar:
-            self._use_grammar(understanding)
+        if isinstance(stt, PhraseRestrictable) and settings.stt.grammar:
+            await self._use_grammar(stt, understanding)
 
     async def _load_listener(self) -> None:
         """The LLM (if on), then wake word and VAD."""
@@ -240,25 +238,24 @@ class Runtime:
             f"{settings.wake.model}" if wake is not None else "off (every utterance is a command)",
         )
 
-    def _use_grammar(self, understanding: Any) -> None:
-        """Vosk grammar mode: recognise only what the home understands (and yes/no)."""
+    async def _use_grammar(self, stt: PhraseRestrictable, understanding: Understanding) -> None:
+        """Grammar mode: recognise only what the home understands (and answers to questions)."""
+        from assistant.understanding.phrases import build_phrases
+
         assert self.turns is not None
         assert self.devices is not None
-        turns = self.turns
+        matcher = understanding.matcher
 
         def phrases() -> list[str]:
-            return [*understanding.phrases(), *FOLLOW_UP_PHRASES]
+            return [*build_phrases(matcher), *FOLLOW_UP_PHRASES]
 
-        turns.phrases = phrases
-        turns.phrases_stale = True
+        self.grammar = GrammarRefresh(stt, phrases)
+        count = await self.grammar.start(self.devices.registry)
+        self.turns.grammar = self.grammar
+        await self.turns.apply_grammar()
+        self.status(f"{'grammar':<14} on     {count} phrases")
 
-        def stale() -> None:
-            turns.phrases_stale = True
-
-        self.devices.registry.add_listener(stale)
-        self.status(f"{'grammar':<14} on     {len(phrases())} phrases")
-
-    def _load_fallback(self) -> Any:
+    def _load_fallback(self) -> Fallback | None:
         """The LLM fallback, or None with one status line saying why not."""
         from assistant.understanding.factory import make_fallback
 
@@ -271,7 +268,7 @@ class Runtime:
             self.status(f"{'llm':<14} off    llama.cpp cannot be loaded ({exc})")
         return None
 
-    def _build_understanding(self) -> Any:
+    def _build_understanding(self) -> Understanding:
         from assistant.understanding.factory import build
 
         assert self.devices is not None

@@ -15,34 +15,27 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from assistant.audio import SAMPLE_RATE, Samples
+from assistant.pipeline.grammar_refresh import GrammarRefresh
 from assistant.pipeline.listener import StreamFeeder
-from assistant.pipeline.messages import StartedBy, TurnResult, Understood, Utterance
+from assistant.pipeline.messages import StartedBy, TurnResult, Utterance, elapsed_ms
+from assistant.stt import SttEngine
+from assistant.understanding.origin import VOICE, Origin
+
+if TYPE_CHECKING:
+    # Understanding (hassil) loads with the engine, not with the pipeline.
+    from assistant.understanding.outcome import Outcome
 
 log = logging.getLogger(__name__)
 
-Understand = Callable[[str], Awaitable[Understood]]
-"""text -> what was understood and done (the conversation lives behind it)."""
+Understand = Callable[[str, Origin], Awaitable["Outcome"]]
+"""(text, where it came from) -> what was understood and done.
+
+The conversation lives behind it, one per origin."""
 
 DISPATCH_GRACE_SECONDS = 1.0
-
-
-class Transcriber(Protocol):
-    """The part of an STT engine a turn needs."""
-
-    def accept(self, frames: Samples) -> str:
-        """Feed audio."""
-        ...
-
-    def finish(self) -> object:
-        """Final transcript (an object with `.text`)."""
-        ...
-
-    def reset(self) -> None:
-        """Drop the utterance."""
-        ...
 
 
 class Synthesizer(Protocol):
@@ -68,27 +61,23 @@ class _Feeder:
             self.runner._stt_thread.submit(self.runner._stream_reset)
 
 
-def _ms(start: float, end: float | None = None) -> float:
-    return ((time.monotonic() if end is None else end) - start) * 1000.0
-
-
 class TurnRunner:
     """Runs turns one at a time with engines loaded once."""
 
     def __init__(
         self,
-        stt: Transcriber | None,
+        stt: SttEngine | None,
         understand: Understand,
         tts: Synthesizer | None = None,
+        grammar: GrammarRefresh | None = None,
     ) -> None:
         self.stt = stt
         self.understand = understand
         self.tts = tts
+        self.grammar = grammar
+        """Hands the STT engine a new phrase list between utterances (Vosk grammar mode)."""
         self.turns = 0
         self.failures = 0
-        self.phrases: Callable[[], list[str]] | None = None
-        """For closed-vocabulary STT (Vosk grammar): what the home understands now."""
-        self.phrases_stale = False
         self._stt_thread = ThreadPoolExecutor(1, thread_name_prefix="stt")
         # Speech synthesis on a thread of its own too (one malloc arena, not one per pool thread).
         self._tts_thread = ThreadPoolExecutor(1, thread_name_prefix="tts")
@@ -103,16 +92,18 @@ class TurnRunner:
         self._stt_thread.shutdown(wait=False, cancel_futures=True)
         self._tts_thread.shutdown(wait=False, cancel_futures=True)
 
-    def _refresh_phrases(self) -> None:
-        if self.phrases is not None and self.phrases_stale:
-            # Changed devices change the grammar; rebuilt between utterances,
-            # on the thread that owns the engine.
-            self.phrases_stale = False
-            self._set_phrases(self.phrases())
+    async def apply_grammar(self) -> None:
+        """Hand the engine its newest phrase list now (at start-up, before any utterance)."""
+        await asyncio.get_running_loop().run_in_executor(self._stt_thread, self._between_utterances)
+
+    def _between_utterances(self) -> None:
+        # On the STT thread, before a new utterance's first audio.
+        if self.grammar is not None:
+            self.grammar.apply()
 
     def _stream_reset(self) -> None:
         assert self.stt is not None
-        self._refresh_phrases()
+        self._between_utterances()
         self.stt.reset()
 
     def _stream_accept(self, frame: Samples) -> None:
@@ -122,7 +113,7 @@ class TurnRunner:
     def _decode(self, samples: Samples | None) -> str:
         assert self.stt is not None
         if samples is not None:
-            self._refresh_phrases()
+            self._between_utterances()
         try:
             if samples is not None:
                 self.stt.accept(samples)
@@ -130,19 +121,7 @@ class TurnRunner:
         except BaseException:
             self.stt.reset()
             raise
-        return str(getattr(transcript, "text", transcript)).strip()
-
-    def _set_phrases(self, phrases: list[str]) -> None:
-        set_phrases = getattr(self.stt, "set_phrases", None)
-        known = getattr(self.stt, "known_word", None)
-        if set_phrases is None:
-            return
-        if known is not None and not any(all(known(w) for w in p.lower().split()) for p in phrases):
-            # A grammar with no phrase the model can say would be empty (Vosk
-            # crashes on that): a model for another language.  Stay free.
-            log.warning("STT grammar: the model knows none of the phrases; recognising freely")
-            return
-        set_phrases(phrases)
+        return transcript.text.strip()
 
     async def transcribe(self, utterance: Utterance) -> tuple[str, float]:
         """The utterance's text and the decode time in ms."""
@@ -153,26 +132,44 @@ class TurnRunner:
         # Streamed: the engine already has the audio; only the final decode is left.
         samples = None if utterance.streamed else utterance.samples
         text = await loop.run_in_executor(self._stt_thread, self._decode, samples)
-        return text, _ms(start)
+        return text, elapsed_ms(start)
 
-    async def from_audio(self, utterance: Utterance, speak: bool = True) -> TurnResult:
+    async def from_audio(
+        self, utterance: Utterance, speak: bool = True, origin: Origin = VOICE
+    ) -> TurnResult:
         """STT, then the text's turn; end_of_speech_to_action counts from the utterance's end."""
         text, stt_ms = await self.transcribe(utterance)
         # "audio": the utterance's length in ms, so stt / audio is the real-time factor.
         timings = {"stt": stt_ms, "audio": utterance.samples.size / SAMPLE_RATE * 1000}
         if not text:
             return TurnResult("", None, utterance.started_by, {"stt": stt_ms})
-        return await self._turn(text, utterance.started_by, utterance.end_of_speech, timings, speak)
+        return await self._turn(
+            text,
+            origin,
+            started_by=utterance.started_by,
+            end_of_speech=utterance.end_of_speech,
+            timings=timings,
+            speak=speak,
+        )
 
     async def from_text(
-        self, text: str, started_by: StartedBy = "ask", speak: bool = True
+        self, text: str, origin: Origin, started_by: StartedBy = "ask", speak: bool = True
     ) -> TurnResult:
-        """A text handled as if it had been spoken (`ask` over MQTT)."""
-        return await self._turn(text, started_by, time.monotonic(), {"stt": 0.0}, speak)
+        """A text handled as if it had been spoken (`ask` over MQTT, from `origin`)."""
+        return await self._turn(
+            text,
+            origin,
+            started_by=started_by,
+            end_of_speech=time.monotonic(),
+            timings={"stt": 0.0},
+            speak=speak,
+        )
 
     async def _turn(
         self,
         text: str,
+        origin: Origin,
+        *,
         started_by: StartedBy,
         end_of_speech: float,
         timings: dict[str, float],
@@ -181,26 +178,26 @@ class TurnRunner:
         self.turns += 1
         start = time.monotonic()
         try:
-            understood = await _finish_sending(self.understand(text))
+            outcome = await _finish_sending(self.understand(text, origin))
         except asyncio.CancelledError:
             raise
         except Exception as exc:
             self.failures += 1
             log.exception("turn failed for %r", text)
-            timings["understanding"] = _ms(start)
+            timings["understanding"] = elapsed_ms(start)
             return TurnResult(text, None, started_by, timings, error=f"{type(exc).__name__}: {exc}")
         done = time.monotonic()
-        own = dict(understood.timings_ms)
-        timings["understanding"] = own.get("understanding", _ms(start, done))
+        own = outcome.timings_ms
+        timings["understanding"] = own.get("understanding", elapsed_ms(start, done))
         if "llm" in own:
             timings["llm"] = own["llm"]
         timings["dispatch"] = own.get("dispatch", 0.0)
-        timings["end_of_speech_to_action"] = _ms(end_of_speech, done)
+        timings["end_of_speech_to_action"] = elapsed_ms(end_of_speech, done)
         audio = None
-        if speak and understood.reply:
-            audio, timings["tts"] = await self.synthesize(understood.reply)
+        if speak and outcome.reply:
+            audio, timings["tts"] = await self.synthesize(outcome.reply)
         return TurnResult(
-            text, understood, started_by, timings, reply_audio=audio, end_of_speech=end_of_speech
+            text, outcome, started_by, timings, reply_audio=audio, end_of_speech=end_of_speech
         )
 
     async def synthesize(self, text: str) -> tuple[Samples | None, float]:
@@ -215,11 +212,11 @@ class TurnRunner:
             raise
         except Exception:
             log.exception("text to speech failed for %r", text)
-            return None, _ms(start)
-        return audio, _ms(start)
+            return None, elapsed_ms(start)
+        return audio, elapsed_ms(start)
 
 
-async def _finish_sending(work: Awaitable[Understood]) -> Understood:
+async def _finish_sending(work: Awaitable[Outcome]) -> Outcome:
     """Await understanding; if cancelled meanwhile, give it a short grace so a
     command being sent is finished rather than cut (then cancel it)."""
     task = asyncio.ensure_future(work)

@@ -4,18 +4,18 @@ An engine receives one utterance as 16 kHz mono int16 frames, offers partial
 text while it listens (when it can), and gives the final text on
 ``finish()``.  After ``finish()`` it is ready for the next utterance; the model
 stays loaded for the life of the engine.
+
+Abilities only some engines have are protocols of their own, checked with
+``isinstance``: ``PhraseRestrictable`` (Vosk's grammar, Whisper's prompt).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
-import numpy as np
-import numpy.typing as npt
-
-Samples = npt.NDArray[np.int16]
+from assistant.audio import Samples
 
 
 @dataclass(frozen=True)
@@ -47,8 +47,17 @@ class SttEngine(Protocol):
         """Drop the current utterance without decoding it."""
         ...
 
+
+@runtime_checkable
+class PhraseRestrictable(Protocol):
+    """An engine that can be told the phrases to expect (Vosk: only those; Whisper: a hint)."""
+
     def set_phrases(self, phrases: Sequence[str] | None) -> None:
-        """Restrict recognition to these phrases (engines that support it), None = free."""
+        """Expect these phrases from the next utterance on (None: recognise freely).
+
+        Call between utterances, on the thread that feeds the engine: the
+        utterance in progress is dropped.
+        """
         ...
 
 

@@ -18,8 +18,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from assistant.audio import SAMPLE_RATE
-from assistant.stt.base import Samples, Transcript, normalise_phrase
+from assistant.audio import SAMPLE_RATE, Samples
+from assistant.stt.base import Transcript, normalise_phrase
 
 log = logging.getLogger(__name__)
 
@@ -65,22 +65,30 @@ class VoskEngine:
         return int(self._model.vosk_model_find_word(word)) >= 0
 
     def set_phrases(self, phrases: Sequence[str] | None) -> None:
-        """Restrict recognition to `phrases` (None: free recognition); drops the utterance."""
-        if phrases is None:
-            self._phrases = None
-            self._recognizer = self._new_recognizer(None)
-        else:
+        """Restrict recognition to `phrases` (None: free recognition); drops the utterance.
+
+        When the model can say none of the phrases (a model for another
+        language) recognition stays free: an empty grammar would crash Vosk.
+        """
+        usable: list[str] = []
+        if phrases is not None:
             usable = [
                 normalise_phrase(p)
                 for p in phrases
                 if p.strip() and all(self.known_word(w) for w in normalise_phrase(p).split())
             ]
             dropped = len([p for p in phrases if p.strip()]) - len(usable)
-            if dropped:
+            if not usable:
+                log.warning("vosk grammar: the model knows none of the phrases; recognising freely")
+            elif dropped:
                 log.info("vosk grammar: %d phrase(s) have words the model lacks", dropped)
+        if usable:
             self._phrases = frozenset(usable)
             grammar = grammar_json(usable, unknown=self.known_word(UNKNOWN))
             self._recognizer = self._new_recognizer(grammar)
+        else:
+            self._phrases = None
+            self._recognizer = self._new_recognizer(None)
         self._segments = []
         self._samples = 0
         self._decode_seconds = 0.0

@@ -16,8 +16,8 @@ from typing import Any
 
 import numpy as np
 
-from assistant.audio import SAMPLE_RATE
-from assistant.stt.base import Samples, Transcript
+from assistant.audio import SAMPLE_RATE, Samples
+from assistant.stt.base import Transcript
 
 
 class WhisperEngine:

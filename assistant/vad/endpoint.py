@@ -45,7 +45,7 @@ class EndpointSettings:
     """Silence kept after the speech in the utterance audio."""
 
     @classmethod
-    def from_config(cls, config: VadConfig, with_timeout: bool = True) -> EndpointSettings:
+    def from_config(cls, config: VadConfig) -> EndpointSettings:
         """Settings from `[vad]`: an explicit silence_seconds wins over the preset."""
         silence = config.silence_seconds
         if silence is None:
@@ -54,7 +54,7 @@ class EndpointSettings:
             silence_seconds=silence,
             threshold=config.threshold,
             max_utterance_seconds=config.max_utterance_seconds,
-            start_timeout_seconds=config.start_timeout_seconds if with_timeout else None,
+            start_timeout_seconds=config.start_timeout_seconds,
         )
 
 
@@ -138,15 +138,9 @@ class EndOfSpeech:
         self._speech_end = 0
         self._armed_at: int | None = self.position if arm_timeout else None
 
-    def reset(self, arm_timeout: bool = True, position: int | None = None) -> None:
-        """Start listening afresh (after a wake word); the start timeout restarts now.
-
-        `position` moves the stream clock (in samples) when frames went elsewhere
-        meanwhile, e.g. to the wake word detector.
-        """
+    def reset(self, arm_timeout: bool = True) -> None:
+        """Start listening afresh (after a wake word); the start timeout restarts now."""
         self._scorer.reset()
-        if position is not None:
-            self.position = position
         self._reset_state(arm_timeout=arm_timeout and self._timeout is not None)
 
     def process(self, frame: Samples) -> list[EndpointEvent]:

@@ -1,11 +1,5 @@
 """Wake word detection (pymicro-wakeword)."""
 
-from assistant.wake.detector import (
-    MODELS,
-    AlwaysAwake,
-    WakeDetector,
-    WakeWordDetector,
-    create_detector,
-)
+from assistant.wake.detector import MODELS, ModelName, WakeDetector, WakeWordDetector
 
-__all__ = ["MODELS", "AlwaysAwake", "WakeDetector", "WakeWordDetector", "create_detector"]
+__all__ = ["MODELS", "ModelName", "WakeDetector", "WakeWordDetector"]

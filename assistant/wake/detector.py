@@ -13,7 +13,6 @@ import logging
 from typing import Literal, Protocol
 
 from assistant.audio import Samples
-from assistant.config import WakeConfig
 
 log = logging.getLogger(__name__)
 
@@ -22,7 +21,7 @@ MODELS: tuple[ModelName, ...] = ("okay_nabu", "hey_jarvis", "alexa", "hey_mycrof
 
 
 class WakeDetector(Protocol):
-    """Frames in; True once per wake word."""
+    """Frames in; True once per wake word.  No wake word at all is ``None``, not a detector."""
 
     name: str
 
@@ -70,23 +69,3 @@ class WakeWordDetector:
         self._features.reset()
         self._mww.reset()
         self.last_probability = 0.0
-
-
-class AlwaysAwake:
-    """Wake word switched off (files, push-to-talk): every frame counts as awake."""
-
-    name = "off"
-
-    def process(self, frame: Samples) -> bool:
-        """Always True: listening starts at once."""
-        return True
-
-    def reset(self) -> None:
-        """Nothing to forget."""
-
-
-def create_detector(config: WakeConfig) -> WakeDetector:
-    """The detector `[wake]` asks for (AlwaysAwake when disabled)."""
-    if not config.enabled:
-        return AlwaysAwake()
-    return WakeWordDetector(config.model, config.threshold)
