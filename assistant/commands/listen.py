@@ -21,6 +21,7 @@ from assistant.config import Settings
 from assistant.errors import UserError
 from assistant.pipeline.files import FileListener, FileOutcome
 from assistant.pipeline.runtime import Runtime, RuntimeOptions
+from assistant.textsafe import TEXT_LIMIT, cap, clean, json_safe
 
 
 def register(sub: Any, common: argparse.ArgumentParser) -> None:
@@ -66,17 +67,19 @@ async def _paths(args: list[str]) -> AsyncIterator[str]:
 def describe(outcome: FileOutcome) -> str:
     """One readable line per file."""
     result = outcome.result
+    path = clean(outcome.path)
     if result is None:
         heard = "no wake word" if not outcome.woke else "nothing said"
-        return f"{outcome.path}: ({heard})"
-    text = f"{outcome.path}: heard {result.transcript!r}"
+        return f"{path}: ({heard})"
+    text = f"{path}: heard {cap(repr(result.transcript), TEXT_LIMIT)}"
     u = result.understood
     if result.error:
-        return f"{text} -> error: {result.error}"
+        return f"{text} -> error: {clean(result.error)}"
     if u is not None:
         acts = ", ".join(f"{a['entity_id']} {a['action']}" for a in u.actions) or "no action"
         text += (
-            f" -> {u.intent or 'not understood'} [{u.handled_by or '-'}]: {acts}; says {u.reply!r}"
+            f" -> {u.intent or 'not understood'} [{u.handled_by or '-'}]: {clean(acts)}; "
+            f"says {cap(repr(u.reply), TEXT_LIMIT)}"
         )
     return text
 
@@ -99,15 +102,17 @@ async def listen(settings: Settings, args: argparse.Namespace, out: Any = None) 
             try:
                 outcome = await files.process(Path(path), args.reply_dir)
             except UserError as exc:
-                print(f"assistant: {exc}", file=sys.stderr, flush=True)
+                print(f"assistant: {clean(exc)}", file=sys.stderr, flush=True)
                 failed += 1
                 if args.json:
-                    print(json.dumps({"file": path, "error": str(exc)}), file=stream, flush=True)
+                    line = json.dumps(json_safe({"file": path, "error": str(exc)}))
+                    print(line, file=stream, flush=True)
                 continue
             if outcome.result is not None and outcome.result.error:
                 failed += 1
             if args.json:
-                print(json.dumps(outcome.to_json(), ensure_ascii=False), file=stream, flush=True)
+                line = json.dumps(json_safe(outcome.to_json()), ensure_ascii=False)
+                print(line, file=stream, flush=True)
             else:
                 print(describe(outcome), file=stream, flush=True)
     return 1 if failed else 0
