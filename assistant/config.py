@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from assistant.devices.entities import Domain
 
@@ -267,6 +267,26 @@ class SiteConfig(_Section):
         description="Site id in assistant/<site>/... topics; default the hostname.",
     )
     mqtt_interface: bool = Field(default=True, description="Publish state, serve ask/say.")
+    mqtt_trusted_users: tuple[str, ...] = Field(
+        default=(),
+        description="MQTT user names allowed to ask for sensitive actions (unlock, open): "
+        "each gets its own topic assistant/<site>/ask/<user>, which the broker's ACL must let "
+        "only that user publish to (README: Who may unlock the door). Requests on the shared "
+        "assistant/<site>/ask can never unlock or open anything.",
+    )
+    mqtt_say: Literal["anyone", "trusted"] = Field(
+        default="anyone",
+        description="Who may make the assistant speak: anyone on assistant/<site>/say "
+        "(automations use it), or only the trusted users, on assistant/<site>/say/<user>.",
+    )
+
+    @field_validator("mqtt_trusted_users")
+    @classmethod
+    def _one_topic_level(cls, users: tuple[str, ...]) -> tuple[str, ...]:
+        for user in users:
+            if not user or any(ch in user for ch in "/+#") or not user.isprintable():
+                raise ValueError(f"{user!r} cannot be one MQTT topic level")
+        return users
 
 
 class Settings(_Section):
