@@ -265,3 +265,28 @@ async def test_a_second_user_cannot_unlock_with_or_without_yes(
             proc.send_signal(signal.SIGTERM)
             async with asyncio.timeout(30):
                 await proc.communicate()
+
+
+@pytest.mark.parametrize(("user", "password"), [("bob", "wrong"), ("mallory", "pw"), (None, None)])
+def test_ask_on_a_broker_that_refuses_it_is_one_line(
+    tmp_path: Path, acl_broker: Broker, user: str | None, password: str | None
+) -> None:
+    config = tmp_path / "config.toml"
+    creds = f'username = "{user}"\npassword = "{password}"\n' if user else ""
+    config.write_text(
+        f'[mqtt]\nhost = "{acl_broker.host}"\nport = {acl_broker.port}\n{creds}'
+        '[understanding]\nllm = "off"\n',
+        encoding="utf-8",
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ASSISTANT_")}
+    result = subprocess.run(
+        [sys.executable, "-m", "assistant.cli", "ask", "--json", "turn on the kitchen light",
+         "--config", str(config)],
+        capture_output=True, text=True, timeout=60, check=False, env=env,
+    )  # fmt: skip
+    assert result.returncode != 0
+    assert result.stdout == ""
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert "refused" in lines[0]
+    assert "wrong" not in lines[0]

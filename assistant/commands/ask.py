@@ -38,9 +38,22 @@ def _print(outcome: Outcome, as_json: bool) -> None:
         print(clean(outcome.reply) if outcome.reply else "(no reply)", flush=True)
 
 
+async def check_broker(settings: Settings) -> None:
+    """UserError (one line) when the broker is away or refuses us (wrong password,
+    not authorised), before any model is loaded: an unreachable home must not be
+    answered as if it were empty."""
+    if settings.homeassistant.enabled or not settings.mqtt.enabled:
+        return
+    from assistant.transports.mqtt import MqttConnection
+
+    async with MqttConnection(settings.mqtt, name="assistant-ask", reconnect=False) as probe:
+        await probe.connect_or_raise(timeout=settings.discovery.max_wait_seconds)
+
+
 async def _run(args: argparse.Namespace, settings: Settings) -> int:
     from assistant.understanding.session import open_session
 
+    await check_broker(settings)
     async with open_session(settings, use_llm=not args.no_llm) as session:
         understanding = session.understanding
         if args.text != "-":
