@@ -17,6 +17,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+from assistant.audio.wav import wav_info
 from assistant.config import Settings
 from assistant.errors import UserError
 from assistant.pipeline.files import FileListener, FileOutcome
@@ -84,29 +85,59 @@ def describe(outcome: FileOutcome) -> str:
     return text
 
 
+def check_files(paths: list[str]) -> dict[str, str]:
+    """path -> why it cannot be used, for every named file that is not a readable WAV.
+
+    Run before the models load (about 20 s): a typo is reported at once.
+    Paths read from stdin ('-') are checked as they come.
+    """
+    problems = {}
+    for path in paths:
+        if path == "-":
+            continue
+        try:
+            wav_info(Path(path))
+        except UserError as exc:
+            problems[path] = str(exc)
+    return problems
+
+
+def _report_bad(path: str, problem: str, as_json: bool, stream: Any) -> None:
+    print(f"assistant: {clean(problem)}", file=sys.stderr, flush=True)
+    if as_json:
+        line = json.dumps(json_safe({"file": path, "error": problem}))
+        print(line, file=stream, flush=True)
+
+
 async def listen(settings: Settings, args: argparse.Namespace, out: Any = None) -> int:
     """Run every file; 1 when a file could not be read or a turn failed."""
     stream = out or sys.stdout
+    bad = check_files(args.files)
+    if bad and len(bad) == len(set(args.files)):
+        # Nothing to listen to: one line each, exit 2, no model loaded.
+        *first, (_, last) = bad.items()
+        for _path, problem in first:
+            print(f"assistant: {clean(problem)}", file=sys.stderr, flush=True)
+        raise UserError(last)
+    for path, problem in bad.items():
+        _report_bad(path, problem, args.json, stream)
     options = RuntimeOptions(
         wake=not args.no_wake,
         speak=args.reply_dir is not None,
         interface=False,
         wait_for_broker=False,
     )
-    failed = 0
+    failed = len(bad)
     async with Runtime(settings, options, status=_status) as runtime:
         assert runtime.listener is not None
         assert runtime.turns is not None
         files = FileListener(runtime.listener, runtime.turns)
-        async for path in _paths(args.files):
+        async for path in _paths([p for p in args.files if p not in bad]):
             try:
                 outcome = await files.process(Path(path), args.reply_dir)
             except UserError as exc:
-                print(f"assistant: {clean(exc)}", file=sys.stderr, flush=True)
+                _report_bad(path, str(exc), args.json, stream)
                 failed += 1
-                if args.json:
-                    line = json.dumps(json_safe({"file": path, "error": str(exc)}))
-                    print(line, file=stream, flush=True)
                 continue
             if outcome.result is not None and outcome.result.error:
                 failed += 1
