@@ -126,3 +126,16 @@ def test_listen_checks_its_files_before_loading_models(tmp_path: Path, broker: B
     assert len(lines) == 2, result.stderr
     assert "missing.wav: no such file" in lines[0]
     assert "notes.wav: not a WAV file" in lines[1]
+
+
+def test_a_huge_input_is_not_echoed_back_in_full(tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text('[mqtt]\nenabled = false\n[understanding]\nllm = "off"\n', encoding="utf-8")
+    huge = "turn on the " + "very " * 2000 + "kitchen light"
+    result = subprocess.run(
+        [sys.executable, "-m", "assistant.cli", "ask", "--json", huge, "--config", str(config)],
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "very very" in result.stdout
+    assert len(result.stdout) < 5_000
