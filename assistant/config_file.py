@@ -59,7 +59,8 @@ def load(explicit: Path | None = None, environ: Mapping[str, str] | None = None)
         try:
             data = tomllib.loads(path.read_text(encoding="utf-8"))
         except FileNotFoundError:
-            raise ConfigError(f"{path}: config file not found") from None
+            named_by = "" if explicit is not None else "environment variable ASSISTANT_CONFIG: "
+            raise ConfigError(f"{named_by}{path}: config file not found") from None
         except OSError as exc:
             raise ConfigError(f"{path}: cannot read config file ({exc.strerror})") from None
         except UnicodeDecodeError:

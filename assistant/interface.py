@@ -33,10 +33,13 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from assistant.textsafe import cap, clean, unicode_safe
 from assistant.understanding.origin import Origin
+
+if TYPE_CHECKING:
+    from assistant.config import SiteConfig
 
 log = logging.getLogger(__name__)
 
@@ -263,7 +266,7 @@ class Interface:
         self._replies: set[asyncio.Task[None]] = set()
 
     @classmethod
-    def from_settings(cls, site: Any, publish: PublishFn) -> Interface:
+    def from_settings(cls, site: SiteConfig, publish: PublishFn) -> Interface:
         """From `[site]` (`assistant.config.SiteConfig`)."""
         return cls(site.id, publish, trusted_users=site.mqtt_trusted_users, say_from=site.mqtt_say)
 

@@ -169,3 +169,12 @@ def test_log_lines_are_escaped_and_secrets_masked() -> None:
     assert "hunter2" not in text
     assert "pw=***" in text
     text.encode("utf-8")
+
+
+def test_a_missing_file_named_by_the_environment_says_so(tmp_path: Path) -> None:
+    missing = tmp_path / "nope.toml"
+    line = _one_line_error(cli("config", "show", env={"ASSISTANT_CONFIG": str(missing)}))
+    assert (
+        line
+        == f"assistant: environment variable ASSISTANT_CONFIG: {missing}: config file not found"
+    )
