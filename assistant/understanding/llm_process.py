@@ -131,10 +131,19 @@ def serve(fd: int, parent: int) -> None:
 # ------------------------------------------------------------ in the parent
 
 
-def _package_root() -> str:
+def _worker_env() -> dict[str, str]:
+    """Our environment, plus this package's directory when it is not installed."""
+    import site
+
     import assistant
 
-    return str(Path(assistant.__file__).resolve().parent.parent)
+    env = dict(os.environ)
+    root = str(Path(assistant.__file__).resolve().parent.parent)
+    installed = {str(Path(p).resolve()) for p in site.getsitepackages()}
+    if root not in installed:
+        # A checkout on sys.path (tests, development): the worker imports the same files.
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH", "")) if p)
+    return env
 
 
 class _Worker:
@@ -142,18 +151,18 @@ class _Worker:
 
     def __init__(self, args: tuple[Path, int, int, float]) -> None:
         ours, theirs = Pipe(duplex=True)
-        env = dict(os.environ)
-        # The worker imports this very package, wherever it was imported from.
-        env["PYTHONPATH"] = os.pathsep.join(
-            p for p in (_package_root(), env.get("PYTHONPATH", "")) if p
-        )
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", WORKER_MODULE, str(theirs.fileno()), str(os.getpid())],
-            pass_fds=(theirs.fileno(),),
-            stdin=subprocess.DEVNULL,
-            env=env,
-        )
-        theirs.close()
+        try:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", WORKER_MODULE, str(theirs.fileno()), str(os.getpid())],
+                pass_fds=(theirs.fileno(),),
+                stdin=subprocess.DEVNULL,
+                env=_worker_env(),
+            )
+        except OSError:
+            ours.close()
+            raise
+        finally:
+            theirs.close()
         self.conn = ours
         self.conn.send(args)
 
@@ -184,9 +193,9 @@ class _Worker:
 
     def kill(self) -> None:
         """End a worker that may be stuck inside llama.cpp."""
-        self.conn.close()
         self.process.kill()
         self.process.wait()
+        self.conn.close()
 
 
 class LlmProcess:
@@ -200,6 +209,7 @@ class LlmProcess:
         self._args = (self.model_path, threads, context, timeout_s)
         # One request at a time over the socket; callers come from worker threads.
         self._lock = threading.Lock()
+        self._closed = False
         self._worker = self._start()
         try:
             self.info: dict[str, Any] = self._worker.call(("describe", ()), _GRACE_SECONDS)
@@ -213,7 +223,10 @@ class LlmProcess:
         return self._worker.process.pid
 
     def _start(self) -> _Worker:
-        worker = _Worker(self._args)
+        try:
+            worker = _Worker(self._args)
+        except OSError as exc:
+            raise UserError(f"cannot start the LLM worker process ({exc})") from None
         try:
             worker.call(None, _GRACE_SECONDS * 2)  # the model is loaded
         except (WorkerDied, WorkerFailed) as exc:
@@ -252,17 +265,26 @@ class LlmProcess:
         return result
 
     def _restart(self, why: str) -> None:
-        log.warning("LLM worker %s; starting a new one", why)
         self._worker.kill()
+        if self._closed:
+            return  # close() ended it on purpose
+        log.warning("LLM worker %s; starting a new one", why)
         try:
             self._worker = self._start()
         except UserError as exc:
             log.warning("%s", exc)
 
     def close(self) -> None:
-        """Stop the worker process."""
-        with self._lock:
-            self._worker.stop()
+        """Stop the worker process; one busy answering is killed (shutdown stays fast)."""
+        self._closed = True
+        if self._lock.acquire(timeout=0.5):
+            try:
+                self._worker.stop()
+            finally:
+                self._lock.release()
+        else:
+            # The call in flight sees the worker end and returns an error.
+            self._worker.process.kill()
 
 
 if __name__ == "__main__":
