@@ -290,3 +290,44 @@ def test_ask_on_a_broker_that_refuses_it_is_one_line(
     assert len(lines) == 1, result.stderr
     assert "refused" in lines[0]
     assert "wrong" not in lines[0]
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(300)
+async def test_a_burst_of_asks_gets_a_reply_for_every_one(
+    tmp_path: Path, acl_broker: Broker
+) -> None:
+    """`assistant run`: 200 asks at once; each is answered or told "busy", none is silent."""
+    site = f"s{uuid.uuid4().hex[:6]}"
+    config = _config(tmp_path, acl_broker, f"ha-{uuid.uuid4().hex[:6]}", site)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ASSISTANT_")}
+    async with as_user(acl_broker, "bob") as bob:
+        await bob.subscribe(f"assistant/{site}/#", qos=1)
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "assistant.cli", "run", "--input", "-", "--no-wake",
+            "--config", str(config),
+            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE, env=env,
+        )  # fmt: skip
+        replies: dict[str, dict[str, object]] = {}
+        try:
+            async with asyncio.timeout(240):
+                await _wait_idle(bob)
+                for n in range(200):
+                    payload = json.dumps({"text": "what time is it", "id": f"r{n}"})
+                    await bob.publish(f"assistant/{site}/ask", payload, qos=1)
+                async for message in bob.messages:
+                    if str(message.topic).endswith("/reply"):
+                        data = json.loads(bytes(message.payload))  # type: ignore[arg-type]
+                        replies[str(data["id"])] = data
+                        if len(replies) == 200:
+                            break
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            async with asyncio.timeout(30):
+                await proc.communicate()
+    busy = [r for r in replies.values() if r.get("busy")]
+    assert len(replies) == 200
+    assert busy, "200 asks at once should overflow the request queue"
+    assert all(r["text"] == BUSY_REPLY for r in busy)
+    assert len(busy) < 200
