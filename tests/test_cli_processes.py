@@ -139,3 +139,33 @@ def test_a_huge_input_is_not_echoed_back_in_full(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert "very very" in result.stdout
     assert len(result.stdout) < 5_000
+
+
+def test_the_cli_logging_escapes_terminal_controls_and_masks_secrets(tmp_path: Path) -> None:
+    """What `assistant.cli.main` installs: log lines cannot carry escapes or secrets."""
+    config = tmp_path / "config.toml"
+    config.write_text('[mqtt]\npassword = "hunter2-pw"\n', encoding="utf-8")
+    script = (
+        "import logging, sys\n"
+        "from assistant import cli\n"
+        "def noisy(args, settings):\n"
+        "    logging.getLogger('assistant.test').warning(\n"
+        "        'name %s pw %s', 'Porch\\x1b[2J\\x07\\ud800', settings.mqtt.password)\n"
+        "    return 0\n"
+        "parser = cli.build_parser\n"
+        "def patched():\n"
+        "    p = parser()\n"
+        "    p.set_defaults(func=noisy)\n"
+        "    return p\n"
+        "cli.build_parser = patched\n"
+        "sys.exit(cli.main(['--config', sys.argv[1]]))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script, str(config)],
+        capture_output=True, text=True, timeout=60, check=False, errors="replace",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "Porch\\x1b[2J\\x07\ufffd" in result.stderr
+    assert "\x1b" not in result.stderr
+    assert "hunter2" not in result.stderr
+    assert "pw ***" in result.stderr
