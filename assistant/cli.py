@@ -19,9 +19,11 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from assistant import __version__, commands
-from assistant.config import ConfigError, load
+from assistant.config import ConfigError, secrets
+from assistant.config_file import load
 from assistant.errors import UserError
 from assistant.service.memory import limit_malloc_arenas
+from assistant.textsafe import clean, install_log_filter
 
 log = logging.getLogger("assistant")
 
@@ -58,6 +60,8 @@ def _setup_logging(verbosity: int) -> None:
         format="%(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    # Log lines quote names and topics from the network: no terminal escapes.
+    install_log_filter()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -71,9 +75,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         settings = load(getattr(args, "config", None), os.environ)
+        install_log_filter(secrets(settings))
         code: int = args.func(args, settings)
     except (ConfigError, UserError) as exc:
-        print(f"assistant: {exc}", file=sys.stderr)
+        print(f"assistant: {clean(exc)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130

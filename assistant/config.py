@@ -8,14 +8,12 @@ naming the key and the file, instead of being silently ignored.
 
 from __future__ import annotations
 
-import os
 import socket
-import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from assistant.devices.entities import Domain
 
@@ -136,10 +134,14 @@ class MqttConfig(_Section):
     """The MQTT broker."""
 
     enabled: bool = Field(default=True, description="Use MQTT for devices.")
-    host: str = Field(default="localhost", description="Broker host.")
+    host: str = Field(
+        default="localhost", min_length=1, pattern=r"^\S+$", description="Broker host."
+    )
     port: int = Field(default=1883, ge=1, le=65535, description="Broker port.")
     username: str | None = Field(default=None, description="User name.")
-    password: str | None = Field(default=None, description="Password.")
+    password: str | None = Field(
+        default=None, description="Password (never shown by `config show` or in logs)."
+    )
     client_id: str | None = Field(default=None, description="Client id; None = generated.")
     keepalive: int = Field(default=60, ge=5, le=3600, description="Seconds.")
     tls: bool = Field(default=False, description="Connect with TLS.")
@@ -186,7 +188,9 @@ class HomeAssistantConfig(_Section):
 
     enabled: bool = Field(default=False, description="Use a Home Assistant server.")
     url: str = Field(default="http://homeassistant.local:8123/api", description="REST API URL.")
-    token: str | None = Field(default=None, description="Long-lived access token.")
+    token: str | None = Field(
+        default=None, description="Long-lived access token (never shown or logged)."
+    )
     verify_ssl: bool = Field(default=True, description="Check the server certificate.")
 
 
@@ -263,6 +267,26 @@ class SiteConfig(_Section):
         description="Site id in assistant/<site>/... topics; default the hostname.",
     )
     mqtt_interface: bool = Field(default=True, description="Publish state, serve ask/say.")
+    mqtt_trusted_users: tuple[str, ...] = Field(
+        default=(),
+        description="MQTT user names allowed to ask for sensitive actions (unlock, open): "
+        "each gets its own topic assistant/<site>/ask/<user>, which the broker's ACL must let "
+        "only that user publish to (README: Who may unlock the door). Requests on the shared "
+        "assistant/<site>/ask can never unlock or open anything.",
+    )
+    mqtt_say: Literal["anyone", "trusted"] = Field(
+        default="anyone",
+        description="Who may make the assistant speak: anyone on assistant/<site>/say "
+        "(automations use it), or only the trusted users, on assistant/<site>/say/<user>.",
+    )
+
+    @field_validator("mqtt_trusted_users")
+    @classmethod
+    def _one_topic_level(cls, users: tuple[str, ...]) -> tuple[str, ...]:
+        for user in users:
+            if not user or any(ch in user for ch in "/+#") or not user.isprintable():
+                raise ValueError(f"{user!r} cannot be one MQTT topic level")
+        return users
 
 
 class Settings(_Section):
@@ -290,111 +314,42 @@ class Settings(_Section):
     source: Path | None = Field(default=None, exclude=True, description="File read, if any.")
 
 
-def _describe(error: Mapping[str, Any], origin: str) -> str:
-    key = ".".join(str(part) for part in error["loc"])
+SECRET_KEYS: tuple[tuple[str, str], ...] = (("mqtt", "password"), ("homeassistant", "token"))
+"""Keys whose values are never printed (config show, errors, logs)."""
+
+
+def secrets(settings: Settings) -> tuple[str, ...]:
+    """The secret values set in `settings` (to mask them in logs)."""
+    found = (getattr(getattr(settings, section), key) for section, key in SECRET_KEYS)
+    return tuple(value for value in found if value)
+
+
+def _describe(
+    error: Mapping[str, Any], origin: str, from_env: Mapping[tuple[str, ...], str]
+) -> str:
+    loc = tuple(str(part) for part in error["loc"])
+    key = ".".join(loc)
+    where = f"environment variable {from_env[loc]}" if loc in from_env else origin
     kind = error["type"]
     if kind == "extra_forbidden":
-        return f"{origin}: unknown key '{key}'"
+        return f"{where}: unknown key '{key}'"
     if kind == "missing":
-        return f"{origin}: missing key '{key}'"
-    return f"{origin}: key '{key}': {error['msg']} (got {error.get('input')!r})"
+        return f"{where}: missing key '{key}'"
+    got = "***" if loc[:2] in SECRET_KEYS else repr(error.get("input"))
+    return f"{where}: key '{key}': {error['msg']} (got {got})"
 
 
-def parse(data: Mapping[str, Any], origin: str = "config") -> Settings:
-    """Validate a mapping as settings; raise ConfigError naming the first bad key."""
+def parse(
+    data: Mapping[str, Any],
+    origin: str = "config",
+    from_env: Mapping[tuple[str, ...], str] | None = None,
+) -> Settings:
+    """Validate a mapping as settings; raise ConfigError naming the first bad key.
+
+    `from_env` maps a key path (``("mqtt", "port")``) to the environment
+    variable that set it, so an error blames the variable, not the file.
+    """
     try:
         return Settings.model_validate(dict(data))
     except ValidationError as exc:
-        raise ConfigError(_describe(exc.errors()[0], origin)) from None
-
-
-def find_config_file(explicit: Path | None, environ: Mapping[str, str]) -> Path | None:
-    """--config, else $ASSISTANT_CONFIG, else /etc/assistant/config.toml if present."""
-    if explicit is not None:
-        return explicit
-    from_env = environ.get("ASSISTANT_CONFIG")
-    if from_env:
-        return Path(from_env)
-    if SYSTEM_CONFIG.is_file():
-        return SYSTEM_CONFIG
-    return None
-
-
-def load(explicit: Path | None = None, environ: Mapping[str, str] | None = None) -> Settings:
-    """Read, merge environment overrides, and validate the configuration."""
-    env = os.environ if environ is None else environ
-    path = find_config_file(explicit, env)
-    data: dict[str, Any] = {}
-    origin = "built-in defaults"
-    if path is not None:
-        origin = str(path)
-        try:
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise ConfigError(f"{path}: config file not found") from None
-        except OSError as exc:
-            raise ConfigError(f"{path}: cannot read config file ({exc.strerror})") from None
-        except UnicodeDecodeError:
-            raise ConfigError(f"{path}: config file is not UTF-8 text") from None
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"{path}: not valid TOML ({exc})") from None
-    mqtt = dict(data.get("mqtt", {})) if isinstance(data.get("mqtt", {}), dict) else None
-    if mqtt is not None:
-        if env.get("ASSISTANT_MQTT_HOST"):
-            mqtt["host"] = env["ASSISTANT_MQTT_HOST"]
-        if env.get("ASSISTANT_MQTT_PORT"):
-            port = env["ASSISTANT_MQTT_PORT"]
-            if not port.isdigit():
-                raise ConfigError(f"ASSISTANT_MQTT_PORT: not a port number ({port!r})")
-            mqtt["port"] = int(port)
-        if mqtt:
-            data["mqtt"] = mqtt
-    settings = parse(data, origin)
-    return settings.model_copy(update={"source": path})
-
-
-def to_toml(settings: Settings) -> str:
-    """Render effective settings as TOML (for `assistant config show`)."""
-    dumped = settings.model_dump(mode="json", exclude_none=True)
-    lines: list[str] = []
-    tables: list[tuple[str, dict[str, Any]]] = []
-    arrays: list[tuple[str, list[dict[str, Any]]]] = []
-    for key, value in dumped.items():
-        if isinstance(value, dict):
-            tables.append((key, value))
-        elif isinstance(value, list) and all(isinstance(v, dict) for v in value):
-            arrays.append((key, value))
-        else:
-            lines.append(f"{key} = {_toml_value(value)}")
-    for name, table in tables:
-        _emit_table(lines, name, table)
-    for name, items in arrays:
-        for item in items:
-            lines.append(f"\n[[{name}]]")
-            lines.extend(f"{k} = {_toml_value(v)}" for k, v in item.items())
-    return "\n".join(lines).strip() + "\n"
-
-
-def _emit_table(lines: list[str], name: str, table: dict[str, Any]) -> None:
-    scalars = {k: v for k, v in table.items() if not isinstance(v, dict)}
-    nested = {k: v for k, v in table.items() if isinstance(v, dict)}
-    if scalars or not nested:
-        lines.append(f"\n[{name}]")
-        lines.extend(f"{_toml_key(k)} = {_toml_value(v)}" for k, v in scalars.items())
-    for key, sub in nested.items():
-        _emit_table(lines, f"{name}.{_toml_key(key)}", sub)
-
-
-def _toml_key(key: str) -> str:
-    return key if key.replace("_", "").replace("-", "").isalnum() else f'"{key}"'
-
-
-def _toml_value(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float):
-        return repr(value)
-    if isinstance(value, list):
-        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
-    text = str(value).replace("\\", "\\\\").replace('"', '\\"')
-    return f'"{text}"'
+        raise ConfigError(_describe(exc.errors()[0], origin, from_env or {})) from None

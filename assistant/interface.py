@@ -5,8 +5,19 @@ Topics under ``assistant/<site>/``:
 - ``state`` (retained): ``idle``, ``listening``, ``thinking`` or ``speaking``
 - ``transcript``, ``intent``, ``reply``: JSON, one message per turn
 - ``available`` (retained): ``online``, and ``offline`` as the last will
-- ``ask`` (subscribed): a text handled as if it had been spoken
-- ``say`` (subscribed): a text to speak (announcements from automations)
+- ``ask`` (subscribed): a text handled as if it had been spoken; anyone on
+  the broker can publish there, so it can never unlock or open anything
+- ``ask/<user>`` (subscribed for each ``[site] mqtt_trusted_users`` entry):
+  the same, from a user the broker's ACL lets alone publish there, so it may
+  ask for sensitive actions (README: "Who may unlock the door")
+- ``say`` or ``say/<user>`` (subscribed, per ``[site] mqtt_say``): a text to
+  speak (announcements from automations)
+
+Every ask carries the ``Origin`` of its topic: understanding keeps one
+conversation per origin, so a "yes" only answers a question asked on the
+same topic, and refuses sensitive actions to a non-sensitive origin.  When
+the request queue is full, a dropped ask is answered "busy" on ``reply``
+with its id instead of silence.
 
 The interface does not own a connection: it is given a ``publish`` coroutine
 (the shared MQTT transport's, or an aiomqtt client's) and is handed the
@@ -16,14 +27,19 @@ Payload building and parsing are pure functions.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
+from assistant.textsafe import cap, clean, unicode_safe
 from assistant.understanding.origin import Origin
+
+if TYPE_CHECKING:
+    from assistant.config import SiteConfig
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +50,11 @@ State = Literal["idle", "listening", "thinking", "speaking"]
 STATES: tuple[str, ...] = ("idle", "listening", "thinking", "speaking")
 ONLINE = "online"
 OFFLINE = "offline"
-MAX_TEXT = 1000  # characters: longer ask/say texts are cut, not refused
+MAX_TEXT = 1000  # characters: longer ask/say texts and replies are cut, not refused
+MAX_PAYLOAD = 16_384  # bytes: a bigger ask/say message is refused unread
+MAX_BUSY_REPLIES = 256  # "busy" replies in flight at once; beyond that, logged only
+BUSY_REPLY = "Sorry, I'm busy. Please ask again in a moment."
+SayFrom = Literal["anyone", "trusted"]
 
 
 PublishFn = Callable[[str, str, bool], Awaitable[None]]
@@ -46,6 +66,10 @@ class Topics:
     """Every topic of one site."""
 
     site: str
+    trusted: tuple[str, ...] = ()
+    """MQTT users with a topic of their own (ask/<user>, say/<user>)."""
+    say_from: SayFrom = "anyone"
+    """`anyone`: the shared say topic; `trusted`: only say/<user>."""
 
     @property
     def base(self) -> str:
@@ -89,7 +113,24 @@ class Topics:
 
     def subscriptions(self) -> tuple[str, ...]:
         """What the assistant listens to."""
-        return (self.ask, self.say)
+        asks = (self.ask, *(f"{self.ask}/{user}" for user in self.trusted))
+        if self.say_from == "anyone":
+            return (*asks, self.say)
+        return (*asks, *(f"{self.say}/{user}" for user in self.trusted))
+
+    def route(self, topic: str) -> tuple[Literal["ask", "say"], Origin] | None:
+        """What a message on `topic` is, and from whom; None when not ours."""
+        if topic == self.ask:
+            return "ask", Origin(f"mqtt:{self.site}", sensitive=False)
+        if topic == self.say and self.say_from == "anyone":
+            return "say", Origin(f"mqtt:{self.site}", sensitive=False)
+        kind, _, user = topic.removeprefix(f"{self.base}/").partition("/")
+        if user not in self.trusted or kind not in ("ask", "say"):
+            return None
+        if kind == "say" and self.say_from != "trusted":
+            return None
+        # Only `user` can publish here: the broker's ACL (pattern write .../ask/%u).
+        return ("ask" if kind == "ask" else "say"), Origin(f"mqtt-user:{user}", sensitive=True)
 
 
 def site_topic_safe(site: str) -> str:
@@ -105,6 +146,7 @@ class Ask:
     text: str
     id: str | None = None
     origin: Origin = MQTT_ANYONE
+    """Who asked: understanding keys the conversation and the authority on it."""
 
 
 @dataclass(frozen=True)
@@ -112,6 +154,7 @@ class Say:
     """A text to speak."""
 
     text: str
+    origin: Origin = MQTT_ANYONE
 
 
 Request = Ask | Say
@@ -121,9 +164,15 @@ def parse_request(topics: Topics, topic: str, payload: bytes | str) -> Request |
     """An ask/say message -> a request; None (logged) for anything unusable.
 
     The payload is plain UTF-8 text or a JSON object with ``text`` (and for
-    ask an optional ``id`` echoed in the reply).
+    ask an optional ``id`` echoed in the reply).  The request's origin comes
+    from the topic (`Topics.route`), never from the payload.
     """
-    if topic not in topics.subscriptions():
+    route = topics.route(topic)
+    if route is None:
+        return None
+    kind, origin = route
+    if len(payload) > MAX_PAYLOAD:
+        log.warning("ignoring %s: %d-byte payload (at most %d)", topic, len(payload), MAX_PAYLOAD)
         return None
     raw = payload.decode("utf-8", "replace") if isinstance(payload, bytes) else payload
     raw = raw.strip()
@@ -140,10 +189,11 @@ def parse_request(topics: Topics, topic: str, payload: bytes | str) -> Request |
     if not isinstance(text, str) or not text.strip():
         log.warning("ignoring %s: no text in payload %r", topic, raw[:80])
         return None
-    text = text.strip()[:MAX_TEXT]
-    if topic == topics.say:
-        return Say(text)
-    return Ask(text, str(request_id) if request_id is not None else None)
+    text = unicode_safe(text.strip(), MAX_TEXT)
+    if kind == "say":
+        return Say(text, origin)
+    ident = unicode_safe(str(request_id), 200) if request_id is not None else None
+    return Ask(text, ident, origin)
 
 
 @dataclass(frozen=True)
@@ -169,7 +219,7 @@ def turn_payloads(
     if turn.request_id is not None:
         common["id"] = turn.request_id
     return [
-        (topics.transcript, json.dumps({**common, "text": turn.transcript})),
+        (topics.transcript, json.dumps({**common, "text": cap(turn.transcript, MAX_TEXT)})),
         (
             topics.intent,
             json.dumps(
@@ -183,17 +233,42 @@ def turn_payloads(
                 default=str,
             ),
         ),
-        (topics.reply, json.dumps({**common, "text": turn.reply})),
+        (topics.reply, json.dumps({**common, "text": cap(turn.reply, MAX_TEXT)})),
     ]
+
+
+def busy_payload(topics: Topics, ask: Ask, now: float | None = None) -> tuple[str, str]:
+    """The reply to an ask dropped because too many requests are waiting."""
+    stamp = time.time() if now is None else now
+    message: dict[str, Any] = {"site": topics.site, "source": "ask", "time": round(stamp, 3)}
+    if ask.id is not None:
+        message["id"] = ask.id
+    message.update(text=BUSY_REPLY, busy=True)
+    return topics.reply, json.dumps(message)
 
 
 class Interface:
     """Publishes state and turns; turns ask/say messages into requests."""
 
-    def __init__(self, site: str, publish: PublishFn) -> None:
-        self.topics = Topics(site_topic_safe(site))
+    def __init__(
+        self,
+        site: str,
+        publish: PublishFn,
+        *,
+        trusted_users: Sequence[str] = (),
+        say_from: SayFrom = "anyone",
+    ) -> None:
+        self.topics = Topics(site_topic_safe(site), tuple(trusted_users), say_from)
         self._publish = publish
         self._state: str | None = None
+        self.dropped = 0
+        """Requests dropped because the queue was full (each ask answered "busy")."""
+        self._replies: set[asyncio.Task[None]] = set()
+
+    @classmethod
+    def from_settings(cls, site: SiteConfig, publish: PublishFn) -> Interface:
+        """From `[site]` (`assistant.config.SiteConfig`)."""
+        return cls(site.id, publish, trusted_users=site.mqtt_trusted_users, say_from=site.mqtt_say)
 
     @property
     def state(self) -> str | None:
@@ -229,3 +304,42 @@ class Interface:
     def parse(self, topic: str, payload: bytes | str) -> Request | None:
         """A message on one of our topics -> a request (None when not ours or unusable)."""
         return parse_request(self.topics, topic, payload)
+
+    def offer(self, request: Request, queue: asyncio.Queue[Request]) -> bool:
+        """Queue `request`; when the queue is full, drop it and answer an ask "busy".
+
+        Call from the event loop (an MQTT message callback).
+        """
+        try:
+            queue.put_nowait(request)
+        except asyncio.QueueFull:
+            pass
+        else:
+            return True
+        self.dropped += 1
+        if self.dropped == 1 or self.dropped % 50 == 0:
+            log.warning(
+                "too many ask/say requests waiting: %d dropped so far (latest %s)",
+                self.dropped,
+                clean(request.text, 80),
+            )
+        if isinstance(request, Ask):
+            self._reply_busy(request)
+        return False
+
+    def _reply_busy(self, ask: Ask) -> None:
+        if len(self._replies) >= MAX_BUSY_REPLIES:
+            return  # a flood: the broker already has enough of our "busy" replies queued
+        topic, payload = busy_payload(self.topics, ask)
+
+        async def send() -> None:
+            await self._publish(topic, payload, False)
+
+        task = asyncio.get_running_loop().create_task(send(), name="interface-busy-reply")
+        self._replies.add(task)
+        task.add_done_callback(self._reply_done)
+
+    def _reply_done(self, task: asyncio.Task[None]) -> None:
+        self._replies.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.warning("could not send a busy reply: %s", task.exception())

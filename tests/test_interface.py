@@ -12,6 +12,8 @@ import aiomqtt
 import pytest
 
 from assistant.interface import (
+    MAX_PAYLOAD,
+    MAX_TEXT,
     Ask,
     Interface,
     Say,
@@ -19,24 +21,64 @@ from assistant.interface import (
     TurnReport,
     parse_request,
     site_topic_safe,
+    turn_payloads,
 )
+from assistant.understanding.origin import Origin
 from tests.conftest import Broker
+
+SHARED = Origin("mqtt:kitchen", sensitive=False)
 
 
 def test_parse_plain_text_and_json() -> None:
     topics = Topics("kitchen")
     assert parse_request(topics, "assistant/kitchen/ask", b" turn on the light ") == Ask(
-        "turn on the light"
+        "turn on the light", None, SHARED
     )
     assert parse_request(topics, "assistant/kitchen/ask", '{"text": "hi", "id": 7}') == Ask(
-        "hi", "7"
+        "hi", "7", SHARED
     )
     assert parse_request(topics, "assistant/kitchen/say", "dinner is ready") == Say(
-        "dinner is ready"
+        "dinner is ready", SHARED
     )
     assert parse_request(topics, "assistant/kitchen/ask", "   ") is None
     assert parse_request(topics, "assistant/kitchen/ask", '{"txt": "x"}') is None
     assert parse_request(topics, "assistant/other/ask", "hi") is None
+
+
+def test_origin_comes_from_the_topic_never_the_payload() -> None:
+    topics = Topics("kitchen", trusted=("alice",))
+    assert topics.subscriptions() == (
+        "assistant/kitchen/ask",
+        "assistant/kitchen/ask/alice",
+        "assistant/kitchen/say",
+    )
+    alice = Origin("mqtt-user:alice", sensitive=True)
+    assert parse_request(topics, "assistant/kitchen/ask/alice", "unlock") == Ask(
+        "unlock", None, alice
+    )
+    spoofed = '{"text": "unlock", "origin": "mqtt-user:alice", "sensitive": true}'
+    assert parse_request(topics, "assistant/kitchen/ask", spoofed) == Ask("unlock", None, SHARED)
+    for topic in ("assistant/kitchen/ask/bob", "assistant/kitchen/ask/alice/x",
+                  "assistant/kitchen/say/alice", "assistant/kitchen/reply"):  # fmt: skip
+        assert parse_request(topics, topic, "unlock") is None
+    only_trusted = Topics("kitchen", trusted=("alice",), say_from="trusted")
+    assert "assistant/kitchen/say" not in only_trusted.subscriptions()
+    assert parse_request(only_trusted, "assistant/kitchen/say", "hi") is None
+    assert parse_request(only_trusted, "assistant/kitchen/say/alice", "hi") == Say("hi", alice)
+
+
+def test_inputs_and_replies_are_capped() -> None:
+    topics = Topics("kitchen")
+    long = parse_request(topics, "assistant/kitchen/ask", "x" * 10_000)
+    assert long is not None
+    assert len(long.text) == MAX_TEXT
+    assert parse_request(topics, "assistant/kitchen/ask", b"x" * (MAX_PAYLOAD + 1)) is None
+    bad = parse_request(topics, "assistant/kitchen/ask", '{"text": "a\\ud800b"}')
+    assert bad is not None
+    bad.text.encode("utf-8")
+    turn = TurnReport(transcript="y" * 10_000, reply="z" * 10_000)
+    for _, payload in turn_payloads(topics, turn, now=0.0):
+        assert len(payload) < MAX_TEXT + 500
 
 
 def test_site_id_is_one_topic_level() -> None:
@@ -109,7 +151,11 @@ async def test_state_turn_and_requests_over_a_real_broker(module_broker: Broker)
                 requests.append(request)
             if len(requests) == 2:
                 break
-        assert requests == [Ask("what time is it"), Say("the laundry is done")]
+        shared = Origin(f"mqtt:{site}", sensitive=False)
+        assert requests == [
+            Ask("what time is it", None, shared),
+            Say("the laundry is done", shared),
+        ]
 
 
 async def test_retained_state_is_seen_by_a_late_subscriber(module_broker: Broker) -> None:

@@ -9,6 +9,7 @@ import sys
 from typing import Any
 
 from assistant.config import Settings
+from assistant.textsafe import TEXT_LIMIT, cap, clean, json_safe
 from assistant.understanding.engine import Outcome
 
 
@@ -30,19 +31,33 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
 
 
 def _print(outcome: Outcome, as_json: bool) -> None:
+    # Replies carry device names from the network: escaped and capped.
     if as_json:
-        print(json.dumps(outcome.to_json(), ensure_ascii=False), flush=True)
+        print(json.dumps(json_safe(outcome.to_json()), ensure_ascii=False), flush=True)
     else:
-        print(outcome.reply or "(no reply)", flush=True)
+        print(clean(outcome.reply) if outcome.reply else "(no reply)", flush=True)
+
+
+async def check_broker(settings: Settings) -> None:
+    """UserError (one line) when the broker is away or refuses us (wrong password,
+    not authorised), before any model is loaded: an unreachable home must not be
+    answered as if it were empty."""
+    if settings.homeassistant.enabled or not settings.mqtt.enabled:
+        return
+    from assistant.transports.mqtt import MqttConnection
+
+    async with MqttConnection(settings.mqtt, name="assistant-ask", reconnect=False) as probe:
+        await probe.connect_or_raise(timeout=settings.discovery.max_wait_seconds)
 
 
 async def _run(args: argparse.Namespace, settings: Settings) -> int:
     from assistant.understanding.session import open_session
 
+    await check_broker(settings)
     async with open_session(settings, use_llm=not args.no_llm) as session:
         understanding = session.understanding
         if args.text != "-":
-            outcome = await understanding.process(args.text)
+            outcome = await understanding.process(cap(args.text, TEXT_LIMIT))
             _print(outcome, args.json)
             return 0
         while True:
@@ -51,7 +66,7 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
                 return 0
             if not line.strip():
                 continue
-            outcome = await understanding.process(line.strip())
+            outcome = await understanding.process(cap(line.strip(), TEXT_LIMIT))
             _print(outcome, True)
 
 

@@ -10,6 +10,7 @@ from typing import Any
 from assistant.config import Settings
 from assistant.devices.backend import open_backend
 from assistant.devices.registry import Registry
+from assistant.textsafe import NAME_LIMIT, clean, json_safe
 
 
 def register(sub: Any, common: argparse.ArgumentParser) -> None:
@@ -53,27 +54,37 @@ def rows(registry: Registry) -> list[dict[str, Any]]:
     return result
 
 
+def table_lines(items: list[dict[str, Any]]) -> list[str]:
+    """The human table: one escaped, capped line per entity (names come from the network)."""
+    header = ("ENTITY", "NAME", "AREA", "STATE", "SOURCE")
+    table = [header] + [
+        tuple(
+            clean(cell, NAME_LIMIT)
+            for cell in (
+                i["entity_id"],
+                i["name"] + (f" ({', '.join(i['aliases'])})" if i["aliases"] else ""),
+                i["area"] or "-",
+                (i["state"] or "-") if i["available"] else "unavailable",
+                i["source"],
+            )
+        )
+        for i in items
+    ]
+    widths = [max(len(row[c]) for row in table) for c in range(len(header))]
+    return [
+        "  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)).rstrip() for row in table
+    ]
+
+
 def _run(args: argparse.Namespace, settings: Settings) -> int:
     registry = asyncio.run(collect(settings))
     items = rows(registry)
     if args.json:
-        print(json.dumps(items, indent=2, ensure_ascii=False))
+        print(json.dumps(json_safe(items), indent=2, ensure_ascii=False))
         return 0
     if not items:
         print("no entities found")
         return 0
-    header = ("ENTITY", "NAME", "AREA", "STATE", "SOURCE")
-    table = [header] + [
-        (
-            i["entity_id"],
-            i["name"] + (f" ({', '.join(i['aliases'])})" if i["aliases"] else ""),
-            i["area"] or "-",
-            (i["state"] or "-") if i["available"] else "unavailable",
-            i["source"],
-        )
-        for i in items
-    ]
-    widths = [max(len(str(row[c])) for row in table) for c in range(len(header))]
-    for row in table:
-        print("  ".join(str(v).ljust(w) for v, w in zip(row, widths, strict=True)).rstrip())
+    for line in table_lines(items):
+        print(line)
     return 0

@@ -17,10 +17,12 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+from assistant.audio.wav import wav_info
 from assistant.config import Settings
 from assistant.errors import UserError
 from assistant.pipeline.files import FileListener, FileOutcome
 from assistant.pipeline.runtime import Runtime, RuntimeOptions
+from assistant.textsafe import TEXT_LIMIT, cap, clean, json_safe
 
 
 def register(sub: Any, common: argparse.ArgumentParser) -> None:
@@ -66,48 +68,82 @@ async def _paths(args: list[str]) -> AsyncIterator[str]:
 def describe(outcome: FileOutcome) -> str:
     """One readable line per file."""
     result = outcome.result
+    path = clean(outcome.path)
     if result is None:
         heard = "no wake word" if not outcome.woke else "nothing said"
-        return f"{outcome.path}: ({heard})"
-    text = f"{outcome.path}: heard {result.transcript!r}"
+        return f"{path}: ({heard})"
+    text = f"{path}: heard {cap(repr(result.transcript), TEXT_LIMIT)}"
     u = result.outcome
     if result.error:
-        return f"{text} -> error: {result.error}"
+        return f"{text} -> error: {clean(result.error)}"
     if u is not None:
         acts = ", ".join(f"{a.entity_id} {a.action}" for a in u.actions) or "no action"
         text += (
-            f" -> {u.intent or 'not understood'} [{u.handled_by or '-'}]: {acts}; says {u.reply!r}"
+            f" -> {u.intent or 'not understood'} [{u.handled_by or '-'}]: {clean(acts)}; "
+            f"says {cap(repr(u.reply), TEXT_LIMIT)}"
         )
     return text
+
+
+def check_files(paths: list[str]) -> dict[str, str]:
+    """path -> why it cannot be used, for every named file that is not a readable WAV.
+
+    Run before the models load (about 20 s): a typo is reported at once.
+    Paths read from stdin ('-') are checked as they come.
+    """
+    problems = {}
+    for path in paths:
+        if path == "-":
+            continue
+        try:
+            wav_info(Path(path))
+        except UserError as exc:
+            problems[path] = str(exc)
+    return problems
+
+
+def _report_bad(path: str, problem: str, as_json: bool, stream: Any) -> None:
+    print(f"assistant: {clean(problem)}", file=sys.stderr, flush=True)
+    if as_json:
+        line = json.dumps(json_safe({"file": path, "error": problem}))
+        print(line, file=stream, flush=True)
 
 
 async def listen(settings: Settings, args: argparse.Namespace, out: Any = None) -> int:
     """Run every file; 1 when a file could not be read or a turn failed."""
     stream = out or sys.stdout
+    bad = check_files(args.files)
+    if bad and len(bad) == len(set(args.files)):
+        # Nothing to listen to: one line each, exit 2, no model loaded.
+        *first, (_, last) = bad.items()
+        for _path, problem in first:
+            print(f"assistant: {clean(problem)}", file=sys.stderr, flush=True)
+        raise UserError(last)
+    for path, problem in bad.items():
+        _report_bad(path, problem, args.json, stream)
     options = RuntimeOptions(
         wake=not args.no_wake,
         speak=args.reply_dir is not None,
         interface=False,
         wait_for_broker=False,
     )
-    failed = 0
+    failed = len(bad)
     async with Runtime(settings, options, status=_status) as runtime:
         assert runtime.listener is not None
         assert runtime.turns is not None
         files = FileListener(runtime.listener, runtime.turns)
-        async for path in _paths(args.files):
+        async for path in _paths([p for p in args.files if p not in bad]):
             try:
                 outcome = await files.process(Path(path), args.reply_dir)
             except UserError as exc:
-                print(f"assistant: {exc}", file=sys.stderr, flush=True)
+                _report_bad(path, str(exc), args.json, stream)
                 failed += 1
-                if args.json:
-                    print(json.dumps({"file": path, "error": str(exc)}), file=stream, flush=True)
                 continue
             if outcome.result is not None and outcome.result.error:
                 failed += 1
             if args.json:
-                print(json.dumps(outcome.to_json(), ensure_ascii=False), file=stream, flush=True)
+                line = json.dumps(json_safe(outcome.to_json()), ensure_ascii=False)
+                print(line, file=stream, flush=True)
             else:
                 print(describe(outcome), file=stream, flush=True)
     return 1 if failed else 0

@@ -26,6 +26,7 @@ from assistant.pipeline.messages import TurnResult
 from assistant.pipeline.runtime import Runtime, RuntimeOptions
 from assistant.service.notify import Notifier, watchdog_loop
 from assistant.service.signals import stop_event
+from assistant.textsafe import TEXT_LIMIT, clean
 
 log = logging.getLogger(__name__)
 
@@ -65,9 +66,13 @@ def _open_sink(settings: Settings, output: str | None) -> AudioSink | None:
 def _print_turn(result: TurnResult) -> None:
     u = result.outcome
     acts = ", ".join(f"{a.entity_id} {a.action}" for a in u.actions) if u else ""
+    # Transcripts, names and replies can come from the network (MQTT ask).
     _say(
-        f"heard {result.transcript!r} -> {u.intent if u else None} "
-        f"[{u.handled_by if u else '-'}] {acts} : {result.reply!r}"
+        clean(
+            f"heard {result.transcript!r} -> {u.intent if u else None} "
+            f"[{u.handled_by if u else '-'}] {acts} : {result.reply!r}",
+            TEXT_LIMIT * 2,
+        )
     )
 
 

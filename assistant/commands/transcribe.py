@@ -22,6 +22,7 @@ from assistant.audio.wav import iter_wav, wav_info
 from assistant.config import Settings
 from assistant.errors import UserError
 from assistant.stt import SttEngine, create_engine
+from assistant.textsafe import clean, json_safe
 
 _BLOCK = 1600  # 100 ms: the size a microphone would deliver, good for streaming engines
 
@@ -90,7 +91,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         try:
             result = transcribe_file(engine, path, max_seconds)
         except UserError as exc:
-            print(f"assistant: {exc}", file=sys.stderr)
+            print(f"assistant: {clean(exc)}", file=sys.stderr)
             failed += 1
             continue
         this_load = load_ms if index == 0 else 0.0
@@ -98,19 +99,21 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         if args.json:
             print(
                 json.dumps(
-                    {
-                        "file": str(path),
-                        "transcript": result.transcript,
-                        "engine": engine.name,
-                        "model": engine.model_name,
-                        "audio_seconds": round(result.audio_seconds, 3),
-                        "transcribed_seconds": round(result.fed_seconds, 3),
-                        "timings_ms": {
-                            "load": round(this_load, 1),
-                            "decode": round(result.decode_ms, 1),
-                            "total": round(total_ms, 1),
-                        },
-                    },
+                    json_safe(
+                        {
+                            "file": str(path),
+                            "transcript": result.transcript,
+                            "engine": engine.name,
+                            "model": engine.model_name,
+                            "audio_seconds": round(result.audio_seconds, 3),
+                            "transcribed_seconds": round(result.fed_seconds, 3),
+                            "timings_ms": {
+                                "load": round(this_load, 1),
+                                "decode": round(result.decode_ms, 1),
+                                "total": round(total_ms, 1),
+                            },
+                        }
+                    ),
                     ensure_ascii=False,
                 ),
                 flush=True,
@@ -121,5 +124,5 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
                 if result.fed_seconds < result.audio_seconds
                 else ""
             )
-            print(f"{path}: {result.transcript}{cut}", flush=True)
+            print(f"{clean(path)}: {clean(result.transcript)}{cut}", flush=True)
     return 1 if failed else 0

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from assistant.audio import SAMPLE_RATE, Samples
 from assistant.audio.sinks import AudioSink
 from assistant.audio.sources import AudioSource
+from assistant.errors import UserError
 from assistant.interface import Ask, Interface, Request, Say, State, TurnReport
 from assistant.pipeline.listener import CommandReady, Listener, NothingSaid, WakeHeard
 from assistant.pipeline.messages import Frame, TurnResult, Utterance
@@ -227,7 +228,7 @@ class LivePipeline:
             self.on_turn(result)
         o = result.outcome
         if result.transcript:
-            self._report(
+            await self._report_turn(
                 TurnReport(
                     transcript=result.transcript,
                     intent=o.intent if o else None,
@@ -294,6 +295,18 @@ class LivePipeline:
 
     def _report(self, report: TurnReport) -> None:
         self._outbox(report)
+
+    async def _report_turn(self, report: TurnReport) -> None:
+        if report.source != "ask" or self.interface is None:
+            self._report(report)
+            return
+        # An ask's reply goes out now, not through the drop-oldest outbox: a flood
+        # then backs up into the request queue, where every overflowing ask is
+        # answered "busy" (Interface.offer) instead of being dropped in silence.
+        try:
+            await self.interface.publish_turn(report)
+        except (UserError, OSError) as exc:
+            log.warning("could not publish the reply to an ask: %s", exc)
 
     def _outbox(self, item: State | TurnReport) -> None:
         if self.interface is None:

