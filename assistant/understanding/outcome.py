@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -100,3 +101,13 @@ def join_replies(replies: Sequence[str]) -> str:
     if len(parts) < 2:
         return parts[0] if parts else ""
     return " ".join(p if p[-1] in ".!?" else p + "." for p in parts)
+
+
+def describe_call(call: IntentCall) -> str:
+    """An intent call in words, for "Did you mean ...?" ("turn off Back Door")."""
+    verb = re.sub(r"(?<!^)(?=[A-Z])", " ", call.intent.removeprefix("Hass")).lower()
+    parts = [
+        str(value) if key in ("name", "area", "floor") else f"{key.replace('_', ' ')} {value}"
+        for key, value in call.slots.items()
+    ]
+    return " ".join([verb, ", ".join(parts)]).strip()
