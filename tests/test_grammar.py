@@ -26,8 +26,8 @@ from assistant.understanding.grammar import (
     parse_output,
     render_calls,
 )
-from assistant.understanding.validate import InvalidCall, validate_call
 from assistant.understanding.prompt import build_prompt, words_to_digits
+from assistant.understanding.validate import InvalidCall, validate_call
 from tests import llama_worker
 
 DATA = Path(__file__).parent / "data" / "paraphrases.yaml"

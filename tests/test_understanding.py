@@ -32,7 +32,6 @@ from assistant.understanding.origin import Origin
 from assistant.understanding.replies import load_replies
 from assistant.understanding.sentences import load_templates
 
-
 EN = load_replies("en")
 CONFIRM_PROMPT = EN.say("confirm")
 OUT_OF_DOMAIN = EN.out_of_domain
