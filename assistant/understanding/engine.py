@@ -248,6 +248,8 @@ class Understanding:
             return []
 
     def _explain_no_match(self, text: str) -> str:
+        if self.replies.is_yes(text) or self.replies.is_no(text):
+            return self.replies.out_of_domain  # an answer with no question: not a name
         unknown = self.matcher.unknown_name(text, self.area)
         if unknown is not None:
             key = {"name": "no_entity", "area": "no_area", "floor": "no_floor"}[unknown.slot]

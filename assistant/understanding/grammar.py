@@ -38,9 +38,12 @@ __all__ = [
     "Vocabulary",
     "build_grammar",
     "focus",
+    "gbnf_literal",
     "integer_range_rule",
+    "json_literal",
     "parse_output",
     "render_calls",
+    "usable_slots",
 ]
 
 MAX_CALLS = 4

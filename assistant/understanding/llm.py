@@ -31,7 +31,7 @@ from assistant.understanding.grammar import build_grammar, focus, parse_output
 from assistant.understanding.prompt import Prompt, build_prompt, style_for
 from assistant.understanding.validate import InvalidCall
 
-__all__ = ["LlmFallback", "LlmResult", "LlmTimings", "Vocabulary", "rss_bytes"]
+__all__ = ["LlmFallback", "LlmResult", "LlmTimings", "rss_bytes"]
 
 MAX_TOKENS = 96
 _SAMPLER_CACHE = 32  # compiled grammars kept, keyed by the focused names
