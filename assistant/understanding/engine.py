@@ -25,7 +25,7 @@ from assistant.devices.registry import Registry
 from assistant.understanding.calls import IntentCall, IntentSchema, Vocabulary
 from assistant.understanding.compound import CompoundSplitter
 from assistant.understanding.conversation import Announce, Conversation, PendingConfirmation
-from assistant.understanding.fallback import Fallback
+from assistant.understanding.fallback import Fallback, ask_fallback
 from assistant.understanding.handlers import (
     HANDLERS,
     HandlerRegistry,
@@ -41,7 +41,6 @@ from assistant.understanding.outcome import (
     Outcome,
     Step,
     describe_call,
-    join_replies,
     step_of,
 )
 from assistant.understanding.phrases import PhraseList
@@ -50,7 +49,6 @@ from assistant.understanding.replies import Replies, load_replies
 from assistant.understanding.responses import render_error, reply_for
 from assistant.understanding.sentences import TemplateSet
 from assistant.understanding.timers import Timer, TimerManager
-from assistant.understanding.validate import InvalidCall, validate_call
 from assistant.understanding.warmup import WarmUp
 
 __all__ = ["Fallback", "Outcome", "Understanding"]
@@ -180,18 +178,7 @@ class Understanding:
 
         def outcome(calls: Sequence[IntentCall], done: Dispatched, by: str | None) -> Outcome:
             timings["total"] = _ms(started)
-            first = calls[0] if calls else None
-            return Outcome(
-                text=text,
-                intent=first.intent if first else None,
-                slots=dict(first.slots) if first else {},
-                actions=tuple(done.actions),
-                reply=join_replies(done.replies),
-                handled_by=by,
-                timings_ms=dict(timings),
-                calls=tuple(calls),
-                awaiting_confirmation=done.awaiting,
-            )
+            return Outcome.of(text, calls, done, by, timings)
 
         if conv.pending is not None:
             answer = await self._answer_pending(clean, conv, origin, timings)
@@ -232,20 +219,13 @@ class Understanding:
         if self.fallback is None:
             return []
         t0 = time.perf_counter()
-        schemas = self.handlers.schemas(llm_only=True)
-        words = self.vocabulary()
         try:
-            calls = await asyncio.to_thread(self.fallback.parse, text, schemas, words)
+            calls = await ask_fallback(
+                self.fallback, text, self.handlers.schemas(llm_only=True), self.vocabulary()
+            )
         finally:
             timings["llm"] += _ms(t0)
-        if not calls:
-            return []
-        by_name = {s.name: s for s in schemas}
-        try:
-            return [Step(validate_call(call, by_name, words)) for call in calls]
-        except InvalidCall as exc:
-            log.info("fallback call refused: %s", exc)
-            return []
+        return [Step(call) for call in calls]
 
     def _explain_no_match(self, text: str) -> str:
         if self.replies.is_yes(text) or self.replies.is_no(text):

@@ -7,16 +7,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Protocol
 
 from assistant.understanding.calls import IntentCall, IntentSchema, Vocabulary
+from assistant.understanding.validate import InvalidCall, validate_call
 
 if TYPE_CHECKING:  # the model's module loads the prompt machinery: only when used
     from assistant.understanding.llm import LlmResult, LlmTimings
 
-__all__ = ["Fallback", "LlmAdapter", "LlmBackend"]
+__all__ = ["Fallback", "LlmAdapter", "LlmBackend", "ask_fallback"]
 
 log = logging.getLogger(__name__)
 
@@ -68,3 +70,23 @@ class LlmAdapter:
             log.info("LLM gave no usable answer for %r: %s", text, result.error)
             return None
         return list(result.calls)
+
+
+async def ask_fallback(
+    fallback: Fallback, text: str, schemas: Sequence[IntentSchema], vocabulary: Vocabulary
+) -> list[IntentCall]:
+    """The fallback's calls for `text`, each validated; [] when any is refused.
+
+    Run in a thread (the model blocks).  The calls are checked against the
+    whole live vocabulary whatever the fallback did itself: a fallback is
+    trusted no more than its output.
+    """
+    calls = await asyncio.to_thread(fallback.parse, text, schemas, vocabulary)
+    if not calls:
+        return []
+    by_name = {schema.name: schema for schema in schemas}
+    try:
+        return [validate_call(call, by_name, vocabulary) for call in calls]
+    except InvalidCall as exc:
+        log.info("fallback call refused: %s", exc)
+        return []

@@ -26,6 +26,29 @@ class Outcome:
     calls: tuple[IntentCall, ...] = ()
     awaiting_confirmation: bool = False
 
+    @classmethod
+    def of(
+        cls,
+        text: str,
+        calls: Sequence[IntentCall],
+        done: Dispatched,
+        handled_by: str | None,
+        timings_ms: Mapping[str, float],
+    ) -> Outcome:
+        """The outcome of dispatching `calls` (the first one gives `intent` and `slots`)."""
+        first = calls[0] if calls else None
+        return cls(
+            text=text,
+            intent=first.intent if first else None,
+            slots=dict(first.slots) if first else {},
+            actions=tuple(done.actions),
+            reply=join_replies(done.replies),
+            handled_by=handled_by,
+            timings_ms=dict(timings_ms),
+            calls=tuple(calls),
+            awaiting_confirmation=done.awaiting,
+        )
+
     def to_json(self) -> dict[str, Any]:
         """The documented JSON fields, plus `calls` for compound commands."""
         data: dict[str, Any] = {
