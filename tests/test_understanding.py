@@ -479,3 +479,20 @@ async def test_llm_guess_is_confirmed_before_acting() -> None:
     assert len(executor.actions) == 1
     # Template matches are not second-guessed.
     assert (await understanding.process("turn off the bedroom lamp")).actions
+
+
+def test_compound_connectors_come_from_the_language() -> None:
+    from assistant.understanding.compound import CompoundSplitter
+
+    english = CompoundSplitter(EN.compound_connectors, home())
+    assert english.split("turn on the lamp, and then open the blind") == [
+        "turn on the lamp",
+        "open the blind",
+    ]
+    assert english.split("turn on the lamp then open the blind") == [
+        "turn on the lamp",
+        "open the blind",
+    ]
+    assert english.split("turn on the sandy lamp") == ["turn on the sandy lamp"]
+    korean = CompoundSplitter(load_replies("ko").compound_connectors, home())
+    assert korean.split("거실 불 켜고 그리고 선풍기 꺼") == ["거실 불 켜고 그리고 선풍기 꺼"]
