@@ -23,6 +23,7 @@ __all__ = ["Replies", "load_replies"]
 log = logging.getLogger(__name__)
 
 FALLBACK_LANGUAGE = "en"
+_LANGUAGE = re.compile(r"[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{1,8})*")
 _KEYS = (
     "confirm",
     "did_you_mean",
@@ -69,6 +70,8 @@ class Replies:
 
 
 def _file(language: str) -> dict[str, Any]:
+    if not _LANGUAGE.fullmatch(language):
+        return {}  # not a language tag: never a path
     name = f"{language}.yaml"
     try:
         text = (resources.files("assistant") / "data" / "responses" / name).read_text("utf-8")
