@@ -25,8 +25,8 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from assistant.understanding.calls import IntentCall, IntentSchema, SlotSpec  # noqa: E402
-from assistant.understanding.llm import LlmFallback, Vocabulary, rss_bytes  # noqa: E402
+from assistant.understanding.calls import IntentCall, IntentSchema, SlotSpec, Vocabulary  # noqa: E402
+from assistant.understanding.llm import LlmFallback, rss_bytes  # noqa: E402
 
 PARAPHRASES = ROOT / "tests" / "data" / "paraphrases.yaml"
 MODELS = ("gemma3-270m-q4_k_m", "smollm2-135m-instruct-q4_1")

@@ -9,8 +9,8 @@ from typing import Any
 
 from assistant.devices.entities import Action
 from assistant.devices.registry import Registry
-from assistant.understanding.conversation import Conversation
 from assistant.understanding.engine import Outcome, Understanding
+from assistant.understanding.origin import Origin
 from assistant.understanding.targets import TargetError, match_targets, query_from_slots
 from tests.conformance_home import ACTING, Case, timers_from_fixtures
 
@@ -110,11 +110,12 @@ async def run_case(
     """One sentence; the problem found, or None when it passed."""
     if "Timer" in case.intent:
         _reset_timers(understanding)
-    conversation = Conversation()
-    outcome = await understanding.process(case.sentence, conversation)
+    # A fresh origin per case: no question is left over from the case before.
+    origin = Origin(f"conformance:{case.file}:{case.sentence}")
+    outcome = await understanding.process(case.sentence, origin=origin)
     actions = list(outcome.actions)
     if outcome.awaiting_confirmation:
-        confirmed = await understanding.process("yes", conversation)
+        confirmed = await understanding.process("yes", origin=origin)
         actions += confirmed.actions
     if outcome.intent != case.intent:
         return outcome, f"intent {outcome.intent} ({outcome.reply!r})"

@@ -17,19 +17,17 @@ from typing import Any
 import pytest
 import yaml
 
-from assistant.understanding.calls import IntentCall, IntentSchema, SlotSpec
+from assistant.understanding.calls import IntentCall, IntentSchema, SlotSpec, Vocabulary
 from assistant.understanding.fewshot import default_examples
 from assistant.understanding.grammar import (
-    OutputError,
-    Vocabulary,
     build_grammar,
     focus,
     integer_range_rule,
     parse_output,
     render_calls,
-    validate_call,
 )
 from assistant.understanding.prompt import build_prompt, words_to_digits
+from assistant.understanding.validate import InvalidCall, validate_call
 from tests import llama_worker
 
 DATA = Path(__file__).parent / "data" / "paraphrases.yaml"
@@ -221,7 +219,7 @@ def test_every_expected_paraphrase_call_is_expressible(vocab_model: GrammarCheck
     ],
 )
 def test_validator_rejects_malformed_output_with_one_line(raw: str, message: str) -> None:
-    with pytest.raises(OutputError) as caught:
+    with pytest.raises(InvalidCall) as caught:
         parse_output(raw, SCHEMAS, VOCAB)
     assert message in str(caught.value)
     assert "\n" not in str(caught.value)
@@ -233,7 +231,7 @@ def test_validator_accepts_and_normalizes() -> None:
     calls = parse_output('[{"intent":"HassTurnOn","name":"kitchen light"}]', SCHEMAS, VOCAB)
     assert calls == [IntentCall("HassTurnOn", {"name": "Kitchen Light"})]
     by_name = {s.name: s for s in SCHEMAS}
-    call = validate_call({"intent": "HassLightSet", "brightness": 0}, by_name, VOCAB)
+    call = validate_call(IntentCall("HassLightSet", {"brightness": 0}), by_name, VOCAB)
     assert call.slots == {"brightness": 0}
 
 
@@ -246,7 +244,7 @@ def test_prompt_prefix_is_stable_and_changes_with_names() -> None:
     for _text, calls in examples:
         for call in calls:
             validate_call(
-                {"intent": call.intent, **call.slots},
+                call,
                 by_name,
                 Vocabulary(
                     names=(

@@ -16,8 +16,8 @@ import pytest
 import yaml
 
 from assistant.errors import UserError
-from assistant.understanding.calls import IntentCall, IntentSchema
-from assistant.understanding.llm import LlmFallback, LlmResult, LlmTimings, Vocabulary
+from assistant.understanding.calls import IntentCall, IntentSchema, Vocabulary
+from assistant.understanding.llm import LlmFallback, LlmResult, LlmTimings
 from tests import llama_worker
 from tests.test_grammar import load_set, set_schemas, set_vocabulary
 

@@ -18,9 +18,8 @@ from assistant.config import parse
 from assistant.devices.entities import Entity, EntityState
 from assistant.devices.registry import Registry
 from assistant.understanding.calls import IntentCall, IntentSchema, Vocabulary
-from assistant.understanding.conversation import Conversation
 from assistant.understanding.dryrun import RecordingExecutor
-from assistant.understanding.engine import CONFIRM_PROMPT, OUT_OF_DOMAIN, Understanding
+from assistant.understanding.engine import Understanding
 from assistant.understanding.factory import build
 from assistant.understanding.handlers import (
     HANDLERS,
@@ -29,7 +28,13 @@ from assistant.understanding.handlers import (
     intent_handler,
 )
 from assistant.understanding.loader import discover
+from assistant.understanding.origin import Origin
+from assistant.understanding.replies import load_replies
 from assistant.understanding.sentences import load_templates
+
+EN = load_replies("en")
+CONFIRM_PROMPT = EN.say("confirm")
+OUT_OF_DOMAIN = EN.out_of_domain
 
 
 def _entity(entity_id: str, name: str, area: str | None = None, **kw: object) -> Entity:
@@ -144,28 +149,28 @@ async def test_light_set_brightness_colour_temperature() -> None:
 
 async def test_unlock_needs_yes() -> None:
     understanding, executor = make()
-    conversation = Conversation()
-    asked = await understanding.process("unlock the front door", conversation)
+    me = Origin("test")
+    asked = await understanding.process("unlock the front door", origin=me)
     assert asked.reply == CONFIRM_PROMPT
     assert asked.awaiting_confirmation
     assert executor.actions == []
-    done = await understanding.process("yes", conversation)
+    done = await understanding.process("yes", origin=me)
     assert did(executor) == {("lock.front_door", "unlock")}
     assert done.reply == "Unlocking"
 
 
 async def test_garage_door_no_cancels() -> None:
     understanding, executor = make()
-    conversation = Conversation()
-    assert (await understanding.process("open the garage door", conversation)).reply == (
+    me = Origin("test")
+    assert (await understanding.process("open the garage door", origin=me)).reply == (
         CONFIRM_PROMPT
     )
-    outcome = await understanding.process("no", conversation)
+    outcome = await understanding.process("no", origin=me)
     assert executor.actions == []
     assert "cancel" in outcome.reply.lower()
     # Locking and closing never ask.
-    await understanding.process("lock the front door", conversation)
-    await understanding.process("close the garage door", conversation)
+    await understanding.process("lock the front door", origin=me)
+    await understanding.process("close the garage door", origin=me)
     assert did(executor) == {("lock.front_door", "lock"), ("cover.garage_door", "close")}
 
 
@@ -173,11 +178,11 @@ async def test_confirmation_times_out() -> None:
     said: asyncio.Queue[str] = asyncio.Queue()
 
     understanding, executor = make(confirm_seconds=0.2, announce=_put(said))
-    conversation = Conversation()
-    await understanding.process("unlock the front door", conversation)
+    me = Origin("test")
+    await understanding.process("unlock the front door", origin=me)
     async with asyncio.timeout(5):
         assert "cancel" in (await said.get()).lower()
-    late = await understanding.process("yes", conversation)
+    late = await understanding.process("yes", origin=me)
     assert executor.actions == []
     assert late.intent is None or "cancel" in late.reply.lower() or late.reply == OUT_OF_DOMAIN
 
@@ -197,12 +202,12 @@ async def test_per_entity_window_and_sensitive_override() -> None:
     executor = RecordingExecutor(registry)
     understanding, _ = build(settings, registry, executor, entry_points=False)
     assert understanding.confirm_window(registry.get("lock.front_door")) == 0.1  # type: ignore[arg-type]
-    conversation = Conversation()
-    asked = await understanding.process("turn on the bedroom lamp", conversation)
+    me = Origin("test")
+    asked = await understanding.process("turn on the bedroom lamp", origin=me)
     assert asked.reply == CONFIRM_PROMPT
-    await understanding.process("unlock the front door", conversation)
+    await understanding.process("unlock the front door", origin=me)
     await asyncio.sleep(0.3)
-    assert (await understanding.process("yes", conversation)).actions == ()
+    assert (await understanding.process("yes", origin=me)).actions == ()
     assert executor.actions == []
 
 
@@ -311,6 +316,9 @@ class ScriptedModel:
         self.seen.append(vocabulary)
         return self.answers.get(text)
 
+    def warm(self, schemas: Sequence[IntentSchema], vocabulary: Vocabulary) -> None:
+        """Nothing to prepare."""
+
 
 class WarmingModel(ScriptedModel):
     """Records when the engine asks it to prepare its prompt, and with which names."""
@@ -328,9 +336,9 @@ class WarmingModel(ScriptedModel):
 async def test_the_llm_prompt_is_prepared_at_start_and_again_after_the_devices_change(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from assistant.understanding import engine
+    from assistant.understanding import warmup
 
-    monkeypatch.setattr(engine, "WARM_UP_DELAY", 0.05)
+    monkeypatch.setattr(warmup, "WARM_UP_DELAY", 0.05)
     model = WarmingModel()
     registry = home()
     understanding, _ = make(registry, llm_mode="fallback", fallback=model)
@@ -445,10 +453,10 @@ async def test_intent_marked_sensitive_asks_first(tmp_path: Path) -> None:
     understanding = Understanding(
         registry, RecordingExecutor(registry), templates, handlers=handlers
     )
-    conversation = Conversation()
-    assert (await understanding.process("open the safe", conversation)).reply == CONFIRM_PROMPT
+    me = Origin("test")
+    assert (await understanding.process("open the safe", origin=me)).reply == CONFIRM_PROMPT
     assert opened == []
-    assert (await understanding.process("yes", conversation)).reply == "The safe is open"
+    assert (await understanding.process("yes", origin=me)).reply == "The safe is open"
     assert opened == ["safe"]
 
 
@@ -471,3 +479,20 @@ async def test_llm_guess_is_confirmed_before_acting() -> None:
     assert len(executor.actions) == 1
     # Template matches are not second-guessed.
     assert (await understanding.process("turn off the bedroom lamp")).actions
+
+
+def test_compound_connectors_come_from_the_language() -> None:
+    from assistant.understanding.compound import CompoundSplitter
+
+    english = CompoundSplitter(EN.compound_connectors, home())
+    assert english.split("turn on the lamp, and then open the blind") == [
+        "turn on the lamp",
+        "open the blind",
+    ]
+    assert english.split("turn on the lamp then open the blind") == [
+        "turn on the lamp",
+        "open the blind",
+    ]
+    assert english.split("turn on the sandy lamp") == ["turn on the sandy lamp"]
+    korean = CompoundSplitter(load_replies("ko").compound_connectors, home())
+    assert korean.split("거실 불 켜고 그리고 선풍기 꺼") == ["거실 불 켜고 그리고 선풍기 꺼"]

@@ -7,17 +7,10 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
+from assistant.devices.vocabulary import COLOR_NAMES
 from assistant.errors import UserError
 
-COLOR_NAMES: dict[str, tuple[int, int, int]] = {
-    "red": (255, 0, 0), "green": (0, 128, 0), "lime": (0, 255, 0), "blue": (0, 0, 255),
-    "white": (255, 255, 255), "warm white": (255, 214, 170), "yellow": (255, 255, 0),
-    "orange": (255, 165, 0), "purple": (128, 0, 128), "violet": (238, 130, 238),
-    "pink": (255, 192, 203), "cyan": (0, 255, 255), "magenta": (255, 0, 255),
-    "turquoise": (64, 224, 208), "gold": (255, 215, 0), "brown": (165, 42, 42),
-    "indigo": (75, 0, 130), "teal": (0, 128, 128), "navy": (0, 0, 128),
-    "coral": (255, 127, 80), "salmon": (250, 128, 114), "lavender": (230, 230, 250),
-}  # fmt: skip
+__all__ = ["COLOR_NAMES", "kelvin_to_mired", "resolve_color", "rgb_to_hs", "rgb_to_xy"]
 
 
 def kelvin_to_mired(kelvin: int) -> int:

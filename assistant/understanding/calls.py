@@ -53,12 +53,12 @@ class IntentSchema:
 
 @dataclass(frozen=True)
 class Vocabulary:
-    """The live names the home knows: what the LLM grammar may name.
+    """The live names the home knows: what the LLM grammar and the validator may name.
 
-    `names` maps each entity name or alias to the domain of the entity it
-    names (one of them when several share a name).
+    Tuples, so a vocabulary is hashable (the LLM keeps a grammar per focused one).
     """
 
-    names: Mapping[str, str] = field(default_factory=dict)
+    names: tuple[str, ...] = ()
+    """Entity names and aliases."""
     areas: tuple[str, ...] = ()
     floors: tuple[str, ...] = ()

@@ -1,36 +1,16 @@
-"""One conversation: what is waiting for a "yes", and how to speak out of turn."""
+"""One conversation (one per origin): what is waiting for a "yes", and how to speak out of turn.
+
+The yes and no words are the language's (replies.py)."""
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
 from assistant.understanding.calls import IntentCall
 
 Announce = Callable[[str], Awaitable[None]]
-
-_YES = re.compile(
-    r"^(yes|yeah|yep|sure|ok(ay)?|do it|go ahead|confirm(ed)?|correct|"
-    r"yes please|please do|affirmative|absolutely|of course)$"
-)
-_NO = re.compile(r"^(no|nope|nah|cancel|stop|don'?t|do not|never ?mind|no thanks|abort)$")
-
-
-def _clean(text: str) -> str:
-    return " ".join(re.sub(r"[^\w' ]", " ", text.casefold()).split())
-
-
-def is_yes(text: str) -> bool:
-    """A spoken yes."""
-    return bool(_YES.match(_clean(text)))
-
-
-def is_no(text: str) -> bool:
-    """A spoken no."""
-    return bool(_NO.match(_clean(text)))
 
 
 @dataclass
@@ -65,10 +45,3 @@ class Conversation:
         """Keep the last few utterances (for logs and follow-ups)."""
         self.history.append(text)
         del self.history[:-keep]
-
-    def details(self) -> dict[str, Any]:
-        """A small snapshot for debugging."""
-        return {
-            "pending": None if self.pending is None else self.pending.call.intent,
-            "history": list(self.history),
-        }

@@ -1,8 +1,15 @@
-"""Utterance -> result: templates first, the LLM as fallback, then the handlers.
+"""Utterance -> result: templates first, the fallback (LLM) next, then the handlers.
 
-``Understanding.process(text, conversation)`` is what `assistant ask` and the
-voice pipeline call.  It owns the template matcher (slot lists follow the
-registry), the timers, and the confirmation of sensitive actions.
+``Understanding.process(text, origin=...)`` is what `assistant ask` and the
+voice pipeline call.  This module is the chain of stages, the confirmation of
+sensitive actions and the dispatch to handlers; the jobs around it live in
+their own modules: policy.py (what is sensitive), warmup.py (preparing the
+LLM), compound.py (two commands in one sentence), replies.py (fixed replies
+per language), responses.py (rendering replies), phrases.py (the STT phrase list).
+
+Each ``Origin`` has its own conversation: a question asked on one channel is
+answered only on that channel, and an origin that may not ask for sensitive
+actions is refused them outright.
 """
 
 from __future__ import annotations
@@ -10,21 +17,15 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-import re
 import time
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, Protocol
 
 from assistant.devices.entities import Entity, Executor
 from assistant.devices.registry import Registry
 from assistant.understanding.calls import IntentCall, IntentSchema, Vocabulary
-from assistant.understanding.conversation import (
-    Announce,
-    Conversation,
-    PendingConfirmation,
-    is_no,
-    is_yes,
-)
+from assistant.understanding.compound import CompoundSplitter
+from assistant.understanding.conversation import Announce, Conversation, PendingConfirmation
+from assistant.understanding.fallback import Fallback, ask_fallback
 from assistant.understanding.handlers import (
     HANDLERS,
     HandlerRegistry,
@@ -33,42 +34,28 @@ from assistant.understanding.handlers import (
     NeedsConfirmation,
 )
 from assistant.understanding.lists import vocabulary
-from assistant.understanding.matcher import TemplateMatch, TemplateMatcher
-from assistant.understanding.origin import CLI, Origin
+from assistant.understanding.matcher import TemplateMatcher
+from assistant.understanding.origin import CLI, REQUESTING, Origin
 from assistant.understanding.outcome import (
     Dispatched,
     Outcome,
     Step,
-    join_replies,
+    describe_call,
     step_of,
-    verb_prefix,
 )
 from assistant.understanding.phrases import PhraseList
-from assistant.understanding.responses import TemplateState, render, render_error
+from assistant.understanding.policy import SensitivityPolicy
+from assistant.understanding.replies import Replies, load_replies
+from assistant.understanding.responses import render_error, reply_for
 from assistant.understanding.sentences import TemplateSet
 from assistant.understanding.timers import Timer, TimerManager
-from assistant.understanding.validate import InvalidCall, validate_call
+from assistant.understanding.warmup import WarmUp
 
 __all__ = ["Fallback", "Outcome", "Understanding"]
 
 log = logging.getLogger(__name__)
 
-CONFIRM_PROMPT = "Are you sure?"
-WARM_UP_DELAY = 2.0  # s of quiet in the registry before the LLM prompt is prepared again
-CANCELLED = "Okay, cancelled."
-TOO_LATE = "Too late, I cancelled that."
-OUT_OF_DOMAIN = "Sorry, I can't help with that."
-_SPLIT = re.compile(r"\s*(?:,\s*and\s+|\s+and then\s+|\s+and\s+|\s*,\s*then\s+|\s+then\s+)", re.I)
-
-
-class Fallback(Protocol):
-    """The LLM fallback (assistant.understanding.llm.LlmFallback)."""
-
-    def parse(
-        self, text: str, schemas: Sequence[IntentSchema], vocabulary: Vocabulary
-    ) -> list[IntentCall] | None:
-        """Intent calls for `text`, [] for "none", None on failure or timeout."""
-        ...
+Timings = dict[str, float]
 
 
 class Understanding:
@@ -95,47 +82,38 @@ class Understanding:
         self.executor = executor
         self.templates = templates
         self.handlers = handlers
-        self.llm_mode = llm_mode if fallback is not None else "off"
         self.fallback = fallback
+        self.llm_mode = llm_mode if fallback is not None else "off"
         self.area = area
-        self.confirm_seconds = confirm_seconds
-        self.entity_confirm_seconds = dict(entity_confirm_seconds or {})
-        self.entity_sensitive = dict(entity_sensitive or {})
+        self.policy = SensitivityPolicy(
+            confirm_seconds, dict(entity_confirm_seconds or {}), dict(entity_sensitive or {})
+        )
         self.announce = announce
         self.confirm_llm = confirm_llm
         self.now = now or (lambda: dt.datetime.now().astimezone())
+        self.replies: Replies = load_replies(templates.language)
         self.matcher = TemplateMatcher(templates, registry)
+        self.compound = CompoundSplitter(self.replies.compound_connectors, registry)
         self.timers = TimerManager(on_finish=self._timer_done)
-        self.conversation = Conversation()
-        self.conversations: dict[str, Conversation] = {CLI.key: self.conversation}
+        self.conversations: dict[str, Conversation] = {}
         self._phrases: PhraseList | None = None
         self._tasks: set[asyncio.Task[None]] = set()
-        self._warm_timer: asyncio.TimerHandle | None = None
+        self._warm: WarmUp | None = None
         self._unwatch: Callable[[], None] | None = None
-        if self.llm_mode != "off" and hasattr(fallback, "warm"):
-            # New names change the LLM's prompt: evaluate it again once the
-            # home has been quiet a moment, not on the next spoken sentence.
-            self._unwatch = registry.add_listener(lambda: self.start_warm_up(WARM_UP_DELAY))
+        if fallback is not None and self.llm_mode != "off":
+            self._warm = WarmUp(fallback, lambda: handlers.schemas(llm_only=True), self.vocabulary)
+            # New names change the LLM's prompt: prepare it again once the home
+            # has been quiet a moment, not on the next spoken sentence.
+            self._unwatch = registry.add_listener(self._warm.later)
 
-    # --- policy ---------------------------------------------------------------
+    # --- what the pipeline and the commands use ------------------------------
     def is_sensitive(self, entity: Entity, action: str) -> bool:
-        """Unlocking, opening garage doors and gates, and entities marked sensitive."""
-        override = self.entity_sensitive.get(entity.entity_id)
-        if override is not None:
-            return override and action not in ("lock", "close", "turn_off")
-        if entity.domain == "lock" and action == "unlock":
-            return True
-        if (
-            entity.domain == "cover"
-            and action in ("open", "set_position")
-            and (entity.device_class in ("garage", "gate"))
-        ):
-            return True
-        return entity.sensitive and action not in ("lock", "close", "turn_off")
+        """Does `action` on `entity` need a "yes" first (policy.py)?"""
+        return self.policy.is_sensitive(entity, action)
 
     def confirm_window(self, entity: Entity) -> float:
         """Seconds to answer "Are you sure?" for this entity."""
-        return self.entity_confirm_seconds.get(entity.entity_id, self.confirm_seconds)
+        return self.policy.confirm_window(entity)
 
     def schemas(self) -> list[IntentSchema]:
         """Schemas of every intent with a handler."""
@@ -145,60 +123,34 @@ class Understanding:
         """The live names."""
         return vocabulary(self.registry)
 
-    async def warm_up(self) -> None:
-        """Have the LLM evaluate its prompt prefix now, not on the first utterance."""
-        warm = getattr(self.fallback, "warm", None)
-        if warm is not None and self.llm_mode != "off":
-            schemas = self.handlers.schemas(llm_only=True)
-            started = time.monotonic()
-            try:
-                await asyncio.to_thread(warm, schemas, self.vocabulary())
-            except Exception as exc:  # noqa: BLE001 - the first sentence will pay instead
-                log.warning("LLM prompt not prepared ahead: %s", exc)
-                return
-            log.info("LLM prompt ready (%.1f s)", time.monotonic() - started)
+    def conversation(self, origin: Origin) -> Conversation:
+        """The conversation of one origin (created on first use)."""
+        conv = self.conversations.get(origin.key)
+        if conv is None:
+            conv = self.conversations[origin.key] = Conversation(announce=self.announce)
+        return conv
+
+    def start_warm_up(self, delay: float = 0.0) -> None:
+        """Prepare the LLM's prompt in the background after `delay` s (no-op without one)."""
+        if self._warm is not None:
+            self._warm.start(delay)
 
     async def warmed(self) -> None:
         """Return once no LLM warm-up is pending or running (wrap in a timeout)."""
-        while True:
-            running = {t for t in self._tasks if t.get_name() == "llm-warm-up"}
-            if running:
-                await asyncio.wait(running)
-            elif self._warm_timer is not None:
-                await asyncio.sleep(0.05)
-            else:
-                return
-
-    def start_warm_up(self, delay: float = 0.0) -> None:
-        """Warm the LLM in the background after `delay` s (a newer call restarts the wait)."""
-        if self.llm_mode == "off":
-            return
-        try:
-            loop = asyncio.get_running_loop()
-        except RuntimeError:
-            return  # no event loop (a one-shot command): the first sentence pays
-        if self._warm_timer is not None:
-            self._warm_timer.cancel()
-
-        def start() -> None:
-            self._warm_timer = None
-            task = loop.create_task(self.warm_up(), name="llm-warm-up")
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
-
-        self._warm_timer = loop.call_later(delay, start)
+        if self._warm is not None:
+            await self._warm.done()
 
     def phrases(self, max_phrases: int = 20000) -> list[str]:
-        """What the home understands, as phrases for closed-vocabulary STT (cached)."""
+        """What the home understands, for closed-vocabulary STT: commands and yes/no words."""
         if self._phrases is None:
             self._phrases = PhraseList(self.matcher, max_phrases=max_phrases)
-        return self._phrases.phrases()
+        return [*self._phrases.phrases(), *self.replies.answers()]
 
     def close(self) -> None:
-        """Stop timers and listening to the registry."""
+        """Stop timers, warm-ups, pending questions and listening to the registry."""
         self.timers.cancel_all()
-        if self._warm_timer is not None:
-            self._warm_timer.cancel()
+        if self._warm is not None:
+            self._warm.close()
         if self._unwatch is not None:
             self._unwatch()
             self._unwatch = None
@@ -208,35 +160,35 @@ class Understanding:
             self._phrases.close()
         self.matcher.close()
 
-    # --- the entry point ----------------------------------------------------
-    async def process(
-        self, text: str, conversation: Conversation | None = None, *, origin: Origin = CLI
-    ) -> Outcome:
-        """Understand `text` from `origin`, act on it, and say what happened.
+    # --- the chain of stages -------------------------------------------------
+    async def process(self, text: str, *, origin: Origin = CLI) -> Outcome:
+        """Understand `text` from `origin`, act on it, and say what happened."""
+        token = REQUESTING.set(origin)
+        try:
+            return await self._process(text, origin)
+        finally:
+            REQUESTING.reset(token)
 
-        Each origin has its own conversation: a question asked on one channel
-        is answered only on that channel.
-        """
-        conv = conversation or self.conversations.setdefault(
-            origin.key, Conversation(announce=self.announce)
-        )
+    async def _process(self, text: str, origin: Origin) -> Outcome:
+        conv = self.conversation(origin)
         started = time.perf_counter()
-        timings = {"understanding": 0.0, "llm": 0.0, "dispatch": 0.0}
+        timings: Timings = {"understanding": 0.0, "llm": 0.0, "dispatch": 0.0}
         clean = " ".join(text.strip().split())
         conv.remember(clean)
 
+        def outcome(calls: Sequence[IntentCall], done: Dispatched, by: str | None) -> Outcome:
+            timings["total"] = _ms(started)
+            return Outcome.of(text, calls, done, by, timings)
+
         if conv.pending is not None:
-            answer = await self._answer_pending(clean, conv, timings)
+            answer = await self._answer_pending(clean, conv, origin, timings)
             if answer is not None:
-                calls, done, by = answer
-                return self._outcome(
-                    text, calls=calls, done=done, handled_by=by, timings=timings, started=started
-                )
+                return outcome(*answer)
 
         steps: list[Step] = []
         handled_by: str | None = None
         if self.llm_mode == "always":
-            steps = await self._ask_llm(clean, timings)
+            steps = await self._ask_fallback(clean, timings)
             handled_by = "llm" if steps else None
         if not steps:
             t0 = time.perf_counter()
@@ -244,171 +196,102 @@ class Understanding:
             timings["understanding"] += _ms(t0)
             handled_by = "template" if steps else None
         if not steps and self.llm_mode == "fallback":
-            steps = await self._ask_llm(clean, timings)
+            steps = await self._ask_fallback(clean, timings)
             handled_by = "llm" if steps else None
         if not steps:
             t0 = time.perf_counter()
             reply = self._explain_no_match(clean)
             timings["understanding"] += _ms(t0)
-            return self._outcome(
-                text,
-                calls=[],
-                done=Dispatched(replies=[reply]),
-                handled_by=None,
-                timings=timings,
-                started=started,
-            )
+            return outcome([], Dispatched(replies=[reply]), None)
 
         t0 = time.perf_counter()
-        done = await self._dispatch(steps, conv, handled_by)
+        done = await self._dispatch(steps, conv, origin, handled_by)
         timings["dispatch"] = _ms(t0)
-        return self._outcome(
-            text,
-            calls=[s.call for s in steps],
-            done=done,
-            handled_by=handled_by,
-            timings=timings,
-            started=started,
-        )
+        return outcome([s.call for s in steps], done, handled_by)
 
-    def _outcome(
-        self,
-        text: str,
-        *,
-        calls: Sequence[IntentCall],
-        done: Dispatched,
-        handled_by: str | None,
-        timings: dict[str, float],
-        started: float,
-    ) -> Outcome:
-        timings["total"] = _ms(started)
-        first = calls[0] if calls else None
-        return Outcome(
-            text=text,
-            intent=first.intent if first else None,
-            slots=dict(first.slots) if first else {},
-            actions=tuple(done.actions),
-            reply=join_replies(done.replies),
-            handled_by=handled_by,
-            timings_ms=dict(timings),
-            calls=tuple(calls),
-            awaiting_confirmation=done.awaiting,
-        )
-
-    # --- understanding ------------------------------------------------------
     def _match_templates(self, text: str) -> list[Step]:
         match = self.matcher.match(text, self.area)
         if match is not None:
             return [step_of(match)]
-        parts = [p for p in _SPLIT.split(text) if p.strip()]
-        if len(parts) < 2:
-            return []
-        first = self.matcher.match(parts[0], self.area)
-        if first is None:
-            return []
-        steps = [step_of(first)]
-        verb = verb_prefix(parts[0], first)
-        # "...the kitchen light and the fan" means the kitchen's fan: the first
-        # part's room is the context of the rest.
-        area = self._area_of(first) or self.area
-        for part in parts[1:]:
-            # "turn off the kitchen light and the fan": the fan is turned off too,
-            # so the first command's verb is tried before the part on its own.
-            found = self.matcher.match(f"{verb} {part}", area) if verb else None
-            found = found or self.matcher.match(part, area)
-            if found is None:
-                return []
-            steps.append(step_of(found))
-        return steps
+        return self.compound.steps(text, self.matcher.match, self.area)
 
-    def _area_of(self, match: TemplateMatch) -> str | None:
-        area = match.slots.get("area")
-        if isinstance(area, str):
-            return area
-        name = match.slots.get("name")
-        if not isinstance(name, str):
-            return None
-        wanted = name.casefold()
-        areas = {
-            e.area
-            for e in self.registry.entities()
-            if e.area and any(n.casefold() == wanted for n in (e.name, *e.aliases))
-        }
-        return areas.pop() if len(areas) == 1 else None
-
-    async def _ask_llm(self, text: str, timings: dict[str, float]) -> list[Step]:
+    async def _ask_fallback(self, text: str, timings: Timings) -> list[Step]:
         if self.fallback is None:
             return []
         t0 = time.perf_counter()
-        schemas = self.handlers.schemas(llm_only=True)
-        words = self.vocabulary()
         try:
-            calls = await asyncio.to_thread(self.fallback.parse, text, schemas, words)
+            calls = await ask_fallback(
+                self.fallback, text, self.handlers.schemas(llm_only=True), self.vocabulary()
+            )
         finally:
             timings["llm"] += _ms(t0)
-        if not calls:
-            return []
-        by_name = {s.name: s for s in schemas}
-        steps: list[Step] = []
-        for call in calls:
-            try:
-                steps.append(Step(validate_call(call, by_name, words)))
-            except InvalidCall as exc:
-                log.info("LLM call refused: %s", exc)
-                return []
-        return steps
+        return [Step(call) for call in calls]
 
     def _explain_no_match(self, text: str) -> str:
+        if self.replies.is_yes(text) or self.replies.is_no(text):
+            return self.replies.out_of_domain  # an answer with no question: not a name
         unknown = self.matcher.unknown_name(text, self.area)
-        errors = self.templates.errors
         if unknown is not None:
             key = {"name": "no_entity", "area": "no_area", "floor": "no_floor"}[unknown.slot]
-            values = {"entity": unknown.text, "area": unknown.text, "floor": unknown.text}
-            template = errors.get(key)
+            template = self.templates.errors.get(key)
             if template:
+                values = {"entity": unknown.text, "area": unknown.text, "floor": unknown.text}
                 return render_error(template, **values)
-            return f"Sorry, I am not aware of any device called {unknown.text}"
-        return OUT_OF_DOMAIN
+        return self.replies.out_of_domain
 
-    # --- confirmation -------------------------------------------------------
+    # --- confirmation ---------------------------------------------------------
     async def _answer_pending(
-        self, text: str, conv: Conversation, timings: dict[str, float]
+        self, text: str, conv: Conversation, origin: Origin, timings: Timings
     ) -> tuple[list[IntentCall], Dispatched, str | None] | None:
-        yes, no = is_yes(text), is_no(text)
+        yes, no = self.replies.is_yes(text), self.replies.is_no(text)
         pending, in_time = conv.take_pending()
         if pending is None or not (yes or no):
             return None  # anything else cancels the question and is heard as new
+        calls, by = [pending.call], pending.handled_by
         if not in_time:
-            return [pending.call], Dispatched(replies=[TOO_LATE]), pending.handled_by
+            return calls, Dispatched(replies=[self.replies.say("too_late")]), by
         if no:
-            return [pending.call], Dispatched(replies=[CANCELLED]), pending.handled_by
+            return calls, Dispatched(replies=[self.replies.say("cancelled")]), by
         t0 = time.perf_counter()
         step = Step(pending.call, pending.texts, pending.response)
-        done = await self._dispatch([step], conv, pending.handled_by, confirmed=True)
+        done = await self._dispatch([step], conv, origin, by, confirmed=True)
         timings["dispatch"] = _ms(t0)
-        return [pending.call], done, pending.handled_by
+        return calls, done, by
 
-    def _expire_later(
-        self, conv: Conversation, pending: PendingConfirmation, seconds: float
-    ) -> None:
+    def _ask(self, conv: Conversation, step: Step, by: str | None, ask: NeedsConfirmation) -> str:
+        """Leave the step waiting for a "yes" in this conversation; the question to say."""
+        pending = PendingConfirmation(
+            call=step.call,
+            texts=step.texts,
+            response=step.response,
+            deadline=time.monotonic() + ask.seconds,
+            handled_by=by,
+            entity_ids=ask.entity_ids,
+        )
+        conv.pending = pending
+
         async def expire() -> None:
-            await asyncio.sleep(seconds)
+            await asyncio.sleep(ask.seconds)
             if conv.pending is pending:
                 conv.pending = None
                 speak = conv.announce or self.announce
                 if speak is not None:
-                    await speak(CANCELLED)
+                    await speak(self.replies.say("cancelled"))
 
         # Keep a reference: the loop holds tasks only weakly.
         task = asyncio.get_running_loop().create_task(expire(), name="confirmation-timeout")
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+        if by == "llm":
+            return self.replies.say("did_you_mean", call=describe_call(step.call))
+        return self.replies.say("confirm")
 
-    # --- dispatch -----------------------------------------------------------
+    # --- dispatch -------------------------------------------------------------
     async def _dispatch(
         self,
         steps: Sequence[Step],
         conv: Conversation,
+        origin: Origin,
         handled_by: str | None,
         confirmed: bool = False,
     ) -> Dispatched:
@@ -416,7 +299,7 @@ class Understanding:
         for step in steps:
             spec = self.handlers.get(step.call.intent)
             if spec is None:
-                done.replies.append(OUT_OF_DOMAIN)
+                done.replies.append(self.replies.out_of_domain)
                 continue
             ctx = IntentContext(
                 intent=step.call.intent,
@@ -428,37 +311,30 @@ class Understanding:
                 texts=dict(step.texts),
                 area=self.area,
                 timers=self.timers,
-                confirmed=confirmed,
-                sensitive=self.is_sensitive,
-                confirm_seconds=self.confirm_window,
+                # A "yes" from an origin that may not ask for sensitive actions
+                # (to an LLM guess) never stands in for their confirmation.
+                confirmed=confirmed and origin.sensitive,
+                sensitive=self.policy.is_sensitive,
+                confirm_seconds=self.policy.confirm_window,
                 now=self.now,
                 response=step.response,
                 error_templates=self.templates.errors,
             )
+            sensitive_intent = spec.schema.sensitive and not ctx.confirmed
+            guess = handled_by == "llm" and self.confirm_llm and not confirmed
             try:
-                llm_guess = handled_by == "llm" and self.confirm_llm
-                if (spec.schema.sensitive or llm_guess) and not confirmed:
+                if sensitive_intent or guess:
                     # Marked sensitive by its developer, or only the small model's
                     # reading of the sentence: ask before the handler runs.
-                    raise NeedsConfirmation((), self.confirm_seconds)
+                    raise NeedsConfirmation((), self.policy.confirm_seconds)
                 reply = await spec.func(ctx)
             except NeedsConfirmation as ask:
-                pending = PendingConfirmation(
-                    call=step.call,
-                    texts=step.texts,
-                    response=step.response,
-                    deadline=time.monotonic() + ask.seconds,
-                    handled_by=handled_by,
-                    entity_ids=ask.entity_ids,
-                )
-                conv.pending = pending
-                self._expire_later(conv, pending, ask.seconds)
                 done.actions.extend(ctx.actions)
-                done.replies.append(
-                    f"Did you mean: {describe_call(step.call)}?"
-                    if handled_by == "llm"
-                    else CONFIRM_PROMPT
-                )
+                if not origin.sensitive and (sensitive_intent or not guess):
+                    log.warning("refused %s from %s: sensitive", step.call.intent, origin.key)
+                    done.replies.append(self.replies.say("not_from_here"))
+                    break
+                done.replies.append(self._ask(conv, step, handled_by, ask))
                 done.awaiting = True
                 break
             except IntentError as exc:
@@ -466,44 +342,32 @@ class Understanding:
                 done.replies.append(str(exc))
                 continue
             done.actions.extend(ctx.actions)
-            done.replies.append(reply if reply is not None else self._render(ctx, step))
+            done.replies.append(
+                reply
+                if reply is not None
+                else reply_for(
+                    ctx, step, self.templates.responses, self.registry, self.replies.say("done")
+                )
+            )
         return done
 
-    def _render(self, ctx: IntentContext, step: Step) -> str:
-        responses = self.templates.responses.get(ctx.intent, {})
-        key = ctx.response or step.response or "default"
-        template = responses.get(key) or responses.get("default")
-        if template is None:
-            return "Done"
-        slots: dict[str, Any] = {}
-        for name, value in ctx.slots.items():
-            slots[name] = step.texts.get(name) or value
-        slots.update(ctx.speech_slots)
-        matched = [TemplateState(e, self.registry.state(e.entity_id)) for e in ctx.matched]
-        unmatched = [TemplateState(e, self.registry.state(e.entity_id)) for e in ctx.unmatched]
-        return render(template, slots, matched, unmatched) or "Done"
-
-    # --- timers -------------------------------------------------------------
+    # --- timers ---------------------------------------------------------------
     async def _timer_done(self, timer: Timer) -> None:
         if timer.command:
-            outcome = await self.process(timer.command, Conversation(announce=self.announce))
-            message = outcome.reply
+            # Its own origin, with no more authority than the one that set it:
+            # its questions are not answered by (or from) anyone else.
+            setter = timer.origin
+            origin = Origin(f"timer:{timer.id}", sensitive=setter is not None and setter.sensitive)
+            try:
+                message = (await self.process(timer.command, origin=origin)).reply
+            finally:
+                self.conversations.pop(origin.key, None)
         elif timer.name:
-            message = f"The {timer.name} timer is done"
+            message = self.replies.say("named_timer_done", name=timer.name)
         else:
-            message = "Your timer is done"
+            message = self.replies.say("timer_done")
         if self.announce is not None:
             await self.announce(message)
-
-
-def describe_call(call: IntentCall) -> str:
-    """An intent call in words, for "Did you mean ...?" ("turn off Back Door")."""
-    verb = re.sub(r"(?<!^)(?=[A-Z])", " ", call.intent.removeprefix("Hass")).lower()
-    parts = [
-        str(value) if key in ("name", "area", "floor") else f"{key.replace('_', ' ')} {value}"
-        for key, value in call.slots.items()
-    ]
-    return " ".join([verb, ", ".join(parts)]).strip()
 
 
 def _ms(since: float) -> float:

@@ -3,51 +3,21 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
 
 from assistant.config import Settings
 from assistant.devices.entities import Executor
 from assistant.devices.registry import Registry
 from assistant.errors import UserError
-from assistant.understanding.calls import IntentCall, IntentSchema, Vocabulary
 from assistant.understanding.conversation import Announce
-from assistant.understanding.engine import Fallback, Understanding
+from assistant.understanding.engine import Understanding
+from assistant.understanding.fallback import Fallback, LlmAdapter
 from assistant.understanding.handlers import HANDLERS
 from assistant.understanding.loader import IntentSources, discover
 from assistant.understanding.sentences import load_templates
 
 log = logging.getLogger(__name__)
-
-
-class LlmAdapter:
-    """Presents `llm.LlmFallback` as the engine's `Fallback` (names, result shape)."""
-
-    def __init__(self, fallback: Any) -> None:
-        self.inner = fallback
-
-    @staticmethod
-    def _words(vocabulary: Vocabulary) -> Any:
-        from assistant.understanding.grammar import Vocabulary as GrammarVocabulary
-
-        return GrammarVocabulary(
-            names=tuple(vocabulary.names), areas=vocabulary.areas, floors=vocabulary.floors
-        )
-
-    def warm(self, schemas: Sequence[IntentSchema], vocabulary: Vocabulary) -> None:
-        """Evaluate the static prompt prefix now (blocking; seconds on a small CPU)."""
-        self.inner.warm(schemas, self._words(vocabulary))
-
-    def parse(
-        self, text: str, schemas: Sequence[IntentSchema], vocabulary: Vocabulary
-    ) -> list[IntentCall] | None:
-        """Calls from the model; None when its output was unusable or it ran out of time."""
-        result = self.inner.parse(text, schemas, self._words(vocabulary))
-        if result.error is not None:
-            log.info("LLM gave no usable answer for %r: %s", text, result.error)
-            return None
-        return list(result.calls)
 
 
 def make_fallback(settings: Settings) -> Fallback | None:

@@ -16,8 +16,8 @@ from collections.abc import Sequence
 from functools import cache
 from typing import Any
 
-from assistant.understanding.calls import IntentCall, IntentSchema
-from assistant.understanding.grammar import OutputError, Vocabulary, validate_call
+from assistant.understanding.calls import IntentCall, IntentSchema, Vocabulary
+from assistant.understanding.validate import InvalidCall, validate_call
 
 Example = tuple[str, list[IntentCall]]
 
@@ -163,8 +163,8 @@ def template_examples(
                 if k in slot_names
             }
             try:
-                call = validate_call({"intent": schema.name, **slots}, by_name, vocabulary)
-            except OutputError:
+                call = validate_call(IntentCall(schema.name, slots), by_name, vocabulary)
+            except InvalidCall:
                 continue  # e.g. a sampled number outside our schema's range
             valid.append((text.lower(), [call]))
             if len(valid) >= 12:
@@ -181,11 +181,8 @@ def default_examples(schemas: Sequence[IntentSchema], *, language: str = "en") -
     hand = []
     for text, calls in HAND_WRITTEN:
         try:
-            checked = [
-                validate_call({"intent": c.intent, **c.slots}, by_name, EXAMPLE_VOCABULARY)
-                for c in calls
-            ]
-        except OutputError:
+            checked = [validate_call(c, by_name, EXAMPLE_VOCABULARY) for c in calls]
+        except InvalidCall:
             continue  # an intent or slot these schemas do not have
         hand.append((text, checked))
     return template_examples(schemas, language=language) + hand

@@ -12,8 +12,8 @@ names, areas, floors, domains, device classes, colours and enum choices are
 alternatives of literals, so the sampler cannot produce a device or an intent
 that does not exist. Numbers only admit integers inside the slot's range.
 
-The same knowledge validates the output again (`parse_output`): the grammar
-constrains sampling, but a result is only trusted after it is re-checked.
+The same rules (validate.py) check the output again (`parse_output`): the
+grammar constrains sampling, but a result is only trusted after it is re-checked.
 Everything here is pure.
 """
 
@@ -21,71 +21,34 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
 from typing import Any
 
-from assistant.understanding.calls import IntentCall, IntentSchema, SlotSpec
+from assistant.understanding.calls import IntentCall, IntentSchema, SlotSpec, Vocabulary
+from assistant.understanding.validate import (
+    MAX_DURATION_SECONDS,
+    MAX_TEXT_CHARS,
+    InvalidCall,
+    slot_choices,
+    validate_call,
+)
+
+__all__ = [
+    "OutputError",
+    "Vocabulary",
+    "build_grammar",
+    "focus",
+    "gbnf_literal",
+    "integer_range_rule",
+    "json_literal",
+    "parse_output",
+    "render_calls",
+    "usable_slots",
+]
 
 MAX_CALLS = 4
-MAX_TEXT_CHARS = 40
 NONE = "none"
 NONE_CALL = '{"intent":"none"}'
-
-# Fallback choices when a schema does not list its own: Home Assistant's values.
-DOMAINS = (
-    "light",
-    "switch",
-    "fan",
-    "cover",
-    "lock",
-    "valve",
-    "climate",
-    "vacuum",
-    "scene",
-    "script",
-    "media_player",
-    "sensor",
-    "binary_sensor",
-)
-DEVICE_CLASSES = (
-    "awning",
-    "blind",
-    "curtain",
-    "damper",
-    "door",
-    "garage",
-    "gate",
-    "shade",
-    "shutter",
-    "window",
-    "water",
-    "gas",
-)
-COLORS = (
-    "white",
-    "black",
-    "red",
-    "orange",
-    "yellow",
-    "green",
-    "blue",
-    "purple",
-    "brown",
-    "pink",
-    "turquoise",
-)
-# A timer of a day at most; HA's timer sentences cover hours/minutes/seconds.
-MAX_DURATION_SECONDS = 86_400
-
-
-@dataclass(frozen=True)
-class Vocabulary:
-    """The live names the model may use: entity names/aliases, areas, floors."""
-
-    names: tuple[str, ...] = ()
-    areas: tuple[str, ...] = ()
-    floors: tuple[str, ...] = ()
 
 
 # ---------------------------------------------------------------- literals
@@ -175,33 +138,18 @@ def integer_range_rule(minimum: int, maximum: int) -> str:
 def _number_rule(spec: SlotSpec) -> str:
     low = -999_999 if spec.minimum is None else math.ceil(spec.minimum)
     high = 999_999 if spec.maximum is None else math.floor(spec.maximum)
+    if spec.kind == "duration":  # the validator's bounds for durations
+        low, high = max(low, 1), min(high, MAX_DURATION_SECONDS)
     return integer_range_rule(int(low), int(high))
 
 
 # ---------------------------------------------------------------- slots
 
 
-def slot_choices(spec: SlotSpec, vocabulary: Vocabulary) -> tuple[str, ...] | None:
-    """The closed set of strings a slot admits, or None when it is not a closed set."""
-    if spec.choices:
-        return spec.choices
-    return {
-        "name": vocabulary.names,
-        "area": vocabulary.areas,
-        "floor": vocabulary.floors,
-        "domain": DOMAINS,
-        "device_class": DEVICE_CLASSES,
-        "color": COLORS,
-        "enum": (),
-    }.get(spec.kind)
-
-
 def _value_rule(spec: SlotSpec, vocabulary: Vocabulary) -> str | None:
     """The GBNF expression for a slot's value; None when no value is possible."""
-    if spec.kind in ("number",):
+    if spec.kind in ("number", "duration"):
         return _number_rule(spec)
-    if spec.kind == "duration":
-        return integer_range_rule(1, MAX_DURATION_SECONDS)
     if spec.kind == "text":
         return f'"\\"" text-char{{1,{MAX_TEXT_CHARS}}} "\\""'
     choices = slot_choices(spec, vocabulary)
@@ -253,60 +201,21 @@ def build_grammar(schemas: Sequence[IntentSchema], vocabulary: Vocabulary) -> st
     return "\n".join(lines) + "\n"
 
 
-# ---------------------------------------------------------------- validation
+# ---------------------------------------------------------------- decoding
 
 
-class OutputError(ValueError):
-    """The model's output is not a valid call for these schemas and names."""
+class OutputError(InvalidCall):
+    """The model's output is not JSON of the expected shape."""
 
 
-def _check_value(spec: SlotSpec, value: Any, vocabulary: Vocabulary) -> Any:
-    if spec.kind in ("number", "duration"):
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise OutputError(f"slot {spec.name!r} needs a number, got {value!r}")
-        low = 1 if spec.kind == "duration" else spec.minimum
-        high = MAX_DURATION_SECONDS if spec.kind == "duration" else spec.maximum
-        if (low is not None and value < low) or (high is not None and value > high):
-            raise OutputError(f"slot {spec.name!r} value {value} is outside {low}..{high}")
-        return value
-    if not isinstance(value, str) or not value:
-        raise OutputError(f"slot {spec.name!r} needs a non-empty string, got {value!r}")
-    if spec.kind == "text":
-        if len(value) > MAX_TEXT_CHARS:
-            raise OutputError(f"slot {spec.name!r} text is longer than {MAX_TEXT_CHARS}")
-        return value
-    choices = slot_choices(spec, vocabulary) or ()
-    if value in choices:
-        return value
-    folded = {c.casefold(): c for c in choices}
-    if value.casefold() in folded:
-        return folded[value.casefold()]
-    what = "no such" if spec.kind in ("name", "area", "floor") else "unknown"
-    raise OutputError(f"{what} {spec.kind} {value!r} for slot {spec.name!r}")
-
-
-def validate_call(
-    item: Any, schemas: Mapping[str, IntentSchema], vocabulary: Vocabulary
-) -> IntentCall:
-    """One decoded JSON object -> an IntentCall, or OutputError naming the problem."""
+def _call_of(item: Any) -> IntentCall:
+    """One decoded JSON object as an IntentCall (its values are checked by validate_call)."""
     if not isinstance(item, dict):
         raise OutputError(f"expected an object, got {type(item).__name__}")
     intent = item.get("intent")
-    if not isinstance(intent, str) or intent not in schemas:
+    if not isinstance(intent, str):
         raise OutputError(f"unknown intent {intent!r}")
-    schema = schemas[intent]
-    specs = {spec.name: spec for spec in schema.slots}
-    slots: dict[str, Any] = {}
-    for key, value in item.items():
-        if key == "intent":
-            continue
-        if key not in specs:
-            raise OutputError(f"intent {intent} has no slot {key!r}")
-        slots[key] = _check_value(specs[key], value, vocabulary)
-    missing = [spec.name for spec in schema.slots if spec.required and spec.name not in slots]
-    if missing:
-        raise OutputError(f"intent {intent} is missing required slot(s) {', '.join(missing)}")
-    return IntentCall(intent=intent, slots=slots)
+    return IntentCall(intent, {k: v for k, v in item.items() if k != "intent"})
 
 
 def parse_output(
@@ -314,8 +223,8 @@ def parse_output(
 ) -> list[IntentCall]:
     """Decode and validate the model's raw output; [] means "none".
 
-    Raises OutputError (one-line message) for anything malformed or outside the
-    schemas and the live names.
+    Raises InvalidCall (one-line message; OutputError when it is not even
+    the right shape) for anything malformed or outside the schemas and names.
     """
     try:
         decoded = json.loads(raw)
@@ -329,7 +238,7 @@ def parse_output(
         raise OutputError("empty list of calls")
     if len(items) > MAX_CALLS:
         raise OutputError(f"more than {MAX_CALLS} calls")
-    return [validate_call(item, by_name, vocabulary) for item in items]
+    return [validate_call(_call_of(item), by_name, vocabulary) for item in items]
 
 
 def render_calls(calls: Sequence[IntentCall], schemas: Sequence[IntentSchema]) -> str:

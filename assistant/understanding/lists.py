@@ -73,9 +73,10 @@ def build_slot_lists(registry: Registry) -> dict[str, SlotList]:
 
 
 def vocabulary(registry: Registry) -> Vocabulary:
-    """Names (with their domain), areas and floors: what the LLM grammar may name."""
-    names: dict[str, str] = {}
+    """Names and aliases, areas and floors: what the LLM grammar may name."""
+    names: dict[str, None] = {}
     for entity in registry.entities():
-        for text in entity_names(entity):
-            names.setdefault(text, entity.domain)
-    return Vocabulary(names=names, areas=tuple(registry.areas()), floors=tuple(registry.floors()))
+        names.update(dict.fromkeys(entity_names(entity)))
+    return Vocabulary(
+        names=tuple(names), areas=tuple(registry.areas()), floors=tuple(registry.floors())
+    )

@@ -16,7 +16,6 @@ back as `LlmResult.error`, one line, never as an exception.
 
 from __future__ import annotations
 
-import json
 import math
 import threading
 import time
@@ -26,18 +25,13 @@ from pathlib import Path
 from typing import Any
 
 from assistant.errors import UserError
-from assistant.understanding.calls import IntentCall, IntentSchema
+from assistant.understanding.calls import IntentCall, IntentSchema, Vocabulary
 from assistant.understanding.fewshot import default_examples
-from assistant.understanding.grammar import (
-    OutputError,
-    Vocabulary,
-    build_grammar,
-    focus,
-    parse_output,
-)
+from assistant.understanding.grammar import build_grammar, focus, parse_output
 from assistant.understanding.prompt import Prompt, build_prompt, style_for
+from assistant.understanding.validate import InvalidCall
 
-__all__ = ["LlmFallback", "LlmResult", "LlmTimings", "Vocabulary", "rss_bytes"]
+__all__ = ["LlmFallback", "LlmResult", "LlmTimings", "rss_bytes"]
 
 MAX_TOKENS = 96
 _SAMPLER_CACHE = 32  # compiled grammars kept, keyed by the focused names
@@ -203,7 +197,7 @@ class LlmFallback:
             return LlmResult(raw=raw, timings=timings, error=error)
         try:
             calls = parse_output(raw, schemas, vocabulary)
-        except OutputError as problem:
+        except InvalidCall as problem:
             return LlmResult(raw=raw, timings=timings, error=f"invalid model output: {problem}")
         return LlmResult(calls=tuple(calls), raw=raw, timings=timings)
 
@@ -391,23 +385,3 @@ class _GrammarSampler:
         if self._sampler:
             llama_cpp.llama_sampler_free(self._sampler)
             self._sampler = None
-
-
-def result_as_dict(result: LlmResult) -> dict[str, Any]:
-    """A JSON-ready view (for `assistant ask --json` and the benchmark)."""
-    return {
-        "calls": [{"intent": c.intent, "slots": dict(c.slots)} for c in result.calls],
-        "raw": result.raw,
-        "error": result.error,
-        "timings_ms": {
-            "total": round(result.timings.total_ms, 1),
-            "prompt": round(result.timings.prompt_ms, 1),
-            "generate": round(result.timings.generate_ms, 1),
-        },
-        "prompt_tokens_evaluated": result.timings.prompt_tokens_evaluated,
-    }
-
-
-def dumps(result: LlmResult) -> str:
-    """One-line JSON for logs."""
-    return json.dumps(result_as_dict(result), ensure_ascii=False)

@@ -8,6 +8,7 @@ is not ``sensitive`` cannot unlock doors or open garage doors at all.
 
 from __future__ import annotations
 
+from contextvars import ContextVar
 from dataclasses import dataclass
 
 
@@ -25,3 +26,8 @@ VOICE = Origin("voice")
 """The gateway's own microphone (and recordings given to `listen`)."""
 CLI = Origin("cli")
 """A person at the gateway's shell (`assistant ask`, `intents test`)."""
+
+REQUESTING: ContextVar[Origin | None] = ContextVar("requesting_origin", default=None)
+"""The origin of the request being handled: set by `Understanding.process`, read
+by what outlives the request (a timer runs its command with the sensitivity of
+the origin that set it, never more)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,6 +25,29 @@ class Outcome:
     timings_ms: Mapping[str, float]
     calls: tuple[IntentCall, ...] = ()
     awaiting_confirmation: bool = False
+
+    @classmethod
+    def of(
+        cls,
+        text: str,
+        calls: Sequence[IntentCall],
+        done: Dispatched,
+        handled_by: str | None,
+        timings_ms: Mapping[str, float],
+    ) -> Outcome:
+        """The outcome of dispatching `calls` (the first one gives `intent` and `slots`)."""
+        first = calls[0] if calls else None
+        return cls(
+            text=text,
+            intent=first.intent if first else None,
+            slots=dict(first.slots) if first else {},
+            actions=tuple(done.actions),
+            reply=join_replies(done.replies),
+            handled_by=handled_by,
+            timings_ms=dict(timings_ms),
+            calls=tuple(calls),
+            awaiting_confirmation=done.awaiting,
+        )
 
     def to_json(self) -> dict[str, Any]:
         """The documented JSON fields, plus `calls` for compound commands."""
@@ -100,3 +124,13 @@ def join_replies(replies: Sequence[str]) -> str:
     if len(parts) < 2:
         return parts[0] if parts else ""
     return " ".join(p if p[-1] in ".!?" else p + "." for p in parts)
+
+
+def describe_call(call: IntentCall) -> str:
+    """An intent call in words, for "Did you mean ...?" ("turn off Back Door")."""
+    verb = re.sub(r"(?<!^)(?=[A-Z])", " ", call.intent.removeprefix("Hass")).lower()
+    parts = [
+        str(value) if key in ("name", "area", "floor") else f"{key.replace('_', ' ')} {value}"
+        for key, value in call.slots.items()
+    ]
+    return " ".join([verb, ", ".join(parts)]).strip()

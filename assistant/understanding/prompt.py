@@ -17,8 +17,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from assistant.understanding.calls import IntentCall, IntentSchema
-from assistant.understanding.grammar import Vocabulary, render_calls, usable_slots
+from assistant.understanding.calls import IntentCall, IntentSchema, Vocabulary
+from assistant.understanding.grammar import render_calls, usable_slots
 
 Style = Literal["chat", "completion"]
 # Characters of device names shown in the prompt (about 4 characters a token).

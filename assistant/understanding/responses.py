@@ -8,12 +8,17 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from jinja2 import TemplateError
 from jinja2.sandbox import SandboxedEnvironment
 
 from assistant.devices.entities import Entity, EntityState
+
+if TYPE_CHECKING:
+    from assistant.devices.registry import Registry
+    from assistant.understanding.handlers import IntentContext
+    from assistant.understanding.outcome import Step
 
 log = logging.getLogger(__name__)
 
@@ -92,3 +97,27 @@ def render_error(template: str, **values: Any) -> str:
     except TemplateError as exc:
         log.warning("error template failed: %s", exc)
         return "Sorry, that did not work"
+
+
+def reply_for(
+    ctx: IntentContext,
+    step: Step,
+    responses: Mapping[str, Mapping[str, str]],
+    registry: Registry,
+    done: str,
+) -> str:
+    """The matched sentence's response template, rendered with what the handler did.
+
+    `done` is said when the intent has no template (or it renders empty).
+    """
+    templates = responses.get(ctx.intent, {})
+    template = templates.get(ctx.response or step.response or "default") or templates.get("default")
+    if template is None:
+        return done
+    slots: dict[str, Any] = {
+        name: step.texts.get(name) or value for name, value in ctx.slots.items()
+    }
+    slots.update(ctx.speech_slots)
+    matched = [TemplateState(e, registry.state(e.entity_id)) for e in ctx.matched]
+    unmatched = [TemplateState(e, registry.state(e.entity_id)) for e in ctx.unmatched]
+    return render(template, slots, matched, unmatched) or done

@@ -10,6 +10,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from assistant.understanding.origin import REQUESTING, Origin
+
 log = logging.getLogger(__name__)
 
 OnFinish = Callable[["Timer"], Awaitable[None]]
@@ -28,6 +30,7 @@ class Timer:
     start_minutes: int = 0
     start_seconds: int = 0
     is_active: bool = True
+    origin: Origin | None = None  # who set it (None: not set by a request)
     _left: float = 0.0
     _since: float = field(default_factory=time.monotonic)
     _task: asyncio.Task[None] | None = None
@@ -89,6 +92,7 @@ class TimerManager:
             start_hours=hms[0],
             start_minutes=hms[1],
             start_seconds=hms[2],
+            origin=REQUESTING.get(),
             _left=seconds,
         )
         self._timers[timer.id] = timer
