@@ -207,12 +207,6 @@ async def _wait_idle(client: aiomqtt.Client) -> None:
 
 @pytest.mark.slow
 @pytest.mark.timeout(240)
-@pytest.mark.xfail(
-    strict=True,
-    reason="needs the understanding side: the pipeline must pass Ask.origin to "
-    "Understanding.process (pipeline/turn.py, pipeline/runtime.py), which must refuse "
-    "sensitive actions from a non-sensitive origin",
-)
 async def test_a_second_user_cannot_unlock_with_or_without_yes(
     tmp_path: Path, acl_broker: Broker
 ) -> None:

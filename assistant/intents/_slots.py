@@ -3,19 +3,8 @@
 from __future__ import annotations
 
 from assistant.devices.entities import DOMAINS
+from assistant.devices.vocabulary import COVER_CLASSES
 from assistant.understanding.calls import SlotSpec
-
-COVER_CLASSES = (
-    "awning",
-    "blind",
-    "curtain",
-    "door",
-    "garage",
-    "gate",
-    "shade",
-    "shutter",
-    "window",
-)
 
 NAME = SlotSpec("name", "name", description="a device name or alias")
 AREA = SlotSpec("area", "area", description="an area (room)")

@@ -3,30 +3,10 @@
 from __future__ import annotations
 
 from assistant.devices.actions import ActionName, ActionParams
+from assistant.devices.vocabulary import COLORS
 from assistant.intents._slots import AREA, FLOOR, NAME
 from assistant.understanding.calls import SlotSpec
 from assistant.understanding.handlers import IntentContext, IntentError, intent_handler
-
-COLORS = (
-    "white",
-    "red",
-    "orange",
-    "yellow",
-    "green",
-    "blue",
-    "purple",
-    "pink",
-    "brown",
-    "black",
-    "cyan",
-    "magenta",
-    "violet",
-    "indigo",
-    "gold",
-    "turquoise",
-    "lime",
-    "teal",
-)
 
 
 @intent_handler(

@@ -40,7 +40,6 @@ log = logging.getLogger(__name__)
 Status = Callable[[str], None]
 
 BROKER_NOTICE_SECONDS = 3.0
-FOLLOW_UP_PHRASES = ("yes", "no", "yes please", "cancel", "do it", "never mind")
 """Answers to "Are you sure?" the STT grammar must allow (English for now: they will
 come from the language's response files)."""
 
@@ -247,7 +246,7 @@ class Runtime:
         matcher = understanding.matcher
 
         def phrases() -> list[str]:
-            return [*build_phrases(matcher), *FOLLOW_UP_PHRASES]
+            return [*build_phrases(matcher), *understanding.replies.answers()]
 
         self.grammar = GrammarRefresh(stt, phrases)
         count = await self.grammar.start(self.devices.registry)
