@@ -203,3 +203,16 @@ def test_english_variants_are_read(registry: Registry, language: str) -> None:
     assert stage.understand("turn on the big light", origin_key="cli").calls == (
         IntentCall("HassTurnOn", {"name": "Kitchen Ceiling"}),
     )
+
+
+def test_a_kind_the_intent_implies_is_not_a_slot(stage: GazetteerStage) -> None:
+    result = stage.understand(
+        "make the living room lights seventy five percent bright", origin_key="cli"
+    )
+    # HassLightSet takes no domain: the call must still be one its handler runs.
+    assert result.calls == (IntentCall("HassLightSet", {"area": "Living Room", "brightness": 75}),)
+    assert result.responses == ("brightness",)
+
+
+def test_a_possessive_is_left_to_the_model_not_refused(stage: GazetteerStage) -> None:
+    assert stage.understand("park the robot vacuum on its charger", origin_key="cli").passed

@@ -35,7 +35,8 @@ FOLLOW_UP_SECONDS = 300.0
 # Refusals the model could not do better on: the sentence is understood as a
 # command on this home, but it names several things, an impossible value, or a
 # pronoun with nothing (or too much) to refer to.  Any other refusal (no
-# action found, words left over) may be an indirect request the model knows.
+# action found, words left over, "its" read as a second target) may be an
+# indirect request the model knows.
 _SPOKEN_REFUSALS = frozenset(
     {
         "ambiguous",
@@ -44,8 +45,6 @@ _SPOKEN_REFUSALS = frozenset(
         "anaphora_missing_target",
         "anaphora_multiple_targets",
         "anaphora_singular_group",
-        "anaphora_explicit_target",
-        "anaphora_multiple_pronouns",
     }
 )
 _TARGET_SLOTS = ("name", "area", "floor", "domain", "device_class")
@@ -265,6 +264,13 @@ class GazetteerStage:
             call = self._call(frame)
             if call is None:
                 return PASS
+            schema = schemas.get(call.intent)
+            if schema is not None and "domain" not in {slot.name for slot in schema.slots}:
+                # "the living room lights at 75%": the intent (HassLightSet)
+                # already says what kind of device; its handler takes no domain.
+                call = IntentCall(
+                    call.intent, {k: v for k, v in call.slots.items() if k != "domain"}
+                )
             try:
                 calls.append(validate_call(call, schemas, self._words))
             except InvalidCall as exc:
