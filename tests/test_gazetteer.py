@@ -8,7 +8,8 @@ from assistant.devices.entities import Entity
 from assistant.devices.registry import Registry
 from assistant.simulate import load_example_home
 from assistant.understanding.calls import IntentCall
-from assistant.understanding.gazetteer import GazetteerResult, GazetteerStage, build_home
+from assistant.understanding.gazetteer import GazetteerResult, GazetteerStage
+from assistant.understanding.gazetteer_home import build_home
 from assistant.understanding.loader import discover
 from assistant.understanding.targets import match_targets, query_from_slots
 
@@ -216,3 +217,12 @@ def test_a_kind_the_intent_implies_is_not_a_slot(stage: GazetteerStage) -> None:
 
 def test_a_possessive_is_left_to_the_model_not_refused(stage: GazetteerStage) -> None:
     assert stage.understand("park the robot vacuum on its charger", origin_key="cli").passed
+
+
+@pytest.mark.parametrize("text", ["lights out on the desk lamp", "robot vacuum, go home"])
+def test_a_command_with_a_reversing_word_left_over_is_left_to_the_model(
+    stage: GazetteerStage, text: str
+) -> None:
+    # The matcher reads these as "turn on" and "start": words it could not
+    # place say the opposite, so acting would do the wrong thing.
+    assert stage.understand(text, origin_key="cli").passed

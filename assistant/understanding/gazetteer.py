@@ -15,14 +15,23 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from gazetteer_matcher import GazetteerMatcher, TargetReference  # type: ignore[import-untyped]
+from gazetteer_matcher import GazetteerMatcher  # type: ignore[import-untyped]
 
 from assistant.devices.registry import Registry
 from assistant.understanding.calls import IntentCall, Vocabulary
+from assistant.understanding.gazetteer_home import (
+    build_home,
+    doubtful,
+    other_slots,
+    target_key,
+    targets_of_calls,
+    tied_readings,
+    which_one,
+)
 from assistant.understanding.handlers import HANDLERS, HandlerRegistry
 from assistant.understanding.lists import entity_names, vocabulary
 from assistant.understanding.validate import InvalidCall, validate_call
@@ -47,7 +56,6 @@ _SPOKEN_REFUSALS = frozenset(
         "anaphora_singular_group",
     }
 )
-_TARGET_SLOTS = ("name", "area", "floor", "domain", "device_class")
 _MAX_CHOICES = 4
 
 
@@ -74,65 +82,6 @@ PASS = GazetteerResult(passed=True)
 def is_english(language: str) -> bool:
     """The matcher's vocabulary is English only ("en", "en-GB", "en_US")."""
     return language.replace("_", "-").split("-")[0].casefold() == "en"
-
-
-def build_home(registry: Registry) -> dict[str, Any]:
-    """The matcher's ``home`` from the registry, keyed by entity id, area and floor name.
-
-    Areas and floors are keyed by their names, so frames carry the names the
-    handlers match on; entities by their id, so a frame picks out one device
-    even where two share a name.
-    """
-    areas: dict[str, Any] = {}
-    for area in registry.areas():
-        areas[area] = {"name": area, "floor": registry.floor_of(area)}
-    floors: dict[str, Any] = {floor: {"name": floor} for floor in registry.floors()}
-    entities: dict[str, Any] = {}
-    for entity in registry.entities():
-        names = entity_names(entity)
-        if not names:
-            continue
-        spec: dict[str, Any] = {
-            "name": names[0],
-            "aliases": names[1:],
-            "domain": entity.domain,
-            "area": entity.area if entity.area in areas else None,
-        }
-        if entity.device_class:
-            spec["device_class"] = entity.device_class
-        entities[entity.entity_id] = spec
-    return {"areas": areas, "floors": floors, "entities": entities}
-
-
-def targets_of_calls(registry: Registry, calls: Sequence[IntentCall]) -> tuple[object, ...]:
-    """Follow-up targets for calls from another stage (the templates, the model).
-
-    A ``name`` becomes the entity (or entities) it names, narrowed by the call's
-    area; otherwise the area, floor or whole home with the domain / device
-    class the call named.  Calls that name no target (the time) add nothing.
-    """
-    found: list[object] = []
-    for call in calls:
-        slots = call.slots
-        kind = {
-            k: str(slots[k]) for k in ("domain", "device_class") if isinstance(slots.get(k), str)
-        }
-        name, area, floor = slots.get("name"), slots.get("area"), slots.get("floor")
-        refs: list[object] = []
-        if isinstance(name, str):
-            wanted = " ".join(name.casefold().split())
-            for entity in registry.entities():
-                named = any(n.casefold() == wanted for n in entity_names(entity))
-                if named and (not isinstance(area, str) or entity.area == area):
-                    refs.append(TargetReference.for_entity(entity.entity_id))
-        elif isinstance(area, str):
-            refs.append(TargetReference.for_area(area, **kind))
-        elif isinstance(floor, str):
-            refs.append(TargetReference.for_floor(floor, **kind))
-        elif kind:
-            refs.append(TargetReference(slots=kind, scope="home"))
-        found.extend(r for r in refs if r not in found)
-    return tuple(found)
 
 
 class GazetteerStage:
@@ -247,6 +196,8 @@ class GazetteerStage:
             log.debug("gazetteer context ignored: %s", exc)
             reading = matcher.interpret(text, previous_targets=tuple(previous_targets))
         if reading.accepted:
+            if any(doubtful(frame, reading.tokens) for frame in reading.frames):
+                return PASS
             return self._accepted(reading.frames, tuple(reading.targets))
         if reading.ambiguous:
             return self._ambiguous(matcher, reading)
@@ -314,11 +265,11 @@ class GazetteerStage:
     def _ambiguous(self, matcher: Any, reading: Any) -> GazetteerResult:
         """Ask which one, naming the candidates; accept a tie that means one thing."""
         segment = reading.segments[-1] if reading.segments else None
-        tied = _tied(matcher, list(segment.frame_candidates) if segment else [])
+        tied = tied_readings(matcher, list(segment.frame_candidates) if segment else [])
         if not tied:
             return GazetteerResult(refusal=str(reading.response))
-        meanings = {(c.intent, _plain_slots(c.slots), _target_key(self.registry, c)) for c in tied}
-        if len(meanings) == 1:
+        meanings = {(c.intent, other_slots(c.slots), target_key(self.registry, c)) for c in tied}
+        if len(meanings) == 1 and not doubtful(tied[0], reading.tokens):
             # "the reading lamp in the bedroom" reads as the lamp by name, and by
             # name and room: two readings, one device, one action.
             result = self._accepted([*reading.frames, tied[0]], ())
@@ -352,40 +303,6 @@ class GazetteerStage:
         if entity.area and any(o is not None and entity_names(o)[:1] == [name] for o in others):
             return f"{name} in {entity.area}"
         return name
-
-
-def which_one(labels: Sequence[str]) -> str:
-    """ "Which one: Kitchen Ceiling or Kitchen Counter?" """
-    if len(labels) == 1:
-        return f"Did you mean {labels[0]}?"
-    return f"Which one: {', '.join(labels[:-1])} or {labels[-1]}?"
-
-
-def _tied(matcher: Any, candidates: Sequence[Any]) -> list[Any]:
-    """The best acceptable readings that tie, as the matcher ranks them."""
-    viable = [
-        c
-        for c in candidates
-        if not c.violations
-        and len(c.unexplained_important_tokens) <= matcher.max_unexplained_important
-        and len(c.unexplained_unimportant_tokens) <= matcher.max_unexplained_unimportant
-    ]
-    if not viable:
-        return []
-    best = min(c.cost for c in viable)
-    return [c for c in viable if c.cost == best]
-
-
-def _plain_slots(slots: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
-    return tuple(sorted((k, repr(v)) for k, v in slots.items() if k not in _TARGET_SLOTS))
-
-
-def _target_key(registry: Registry, candidate: Any) -> tuple[str, ...]:
-    """The entity a candidate names, or its target slots when it names none."""
-    slots = candidate.slots
-    if "name" in slots and registry.get(str(slots["name"])) is not None:
-        return ("entity", str(slots["name"]))
-    return tuple(f"{k}={slots[k]}" for k in _TARGET_SLOTS if k in slots)
 
 
 def _response_key(frame: Any) -> str | None:
