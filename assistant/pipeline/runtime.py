@@ -189,9 +189,11 @@ class Runtime:
 
         t0 = time.monotonic()
         understanding = await asyncio.to_thread(self._build_understanding)
+        # The gazetteer's matcher is built before the first sentence, not during it.
+        await asyncio.to_thread(understanding.gazetteer.warm)
         self.understanding = understanding
         llm = settings.understanding.llm if self.llm_loaded else "off"
-        self._ready("understanding", t0, f"templates + LLM {llm}")
+        self._ready("understanding", t0, f"templates + gazetteer + LLM {llm}")
         # The LLM's prompt prefix is evaluated in the background, not on the first sentence.
         understanding.start_warm_up()
 

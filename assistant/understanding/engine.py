@@ -26,6 +26,7 @@ from assistant.understanding.calls import IntentCall, IntentSchema, Vocabulary
 from assistant.understanding.compound import CompoundSplitter
 from assistant.understanding.conversation import Announce, Conversation, PendingConfirmation
 from assistant.understanding.fallback import Fallback, ask_fallback
+from assistant.understanding.gazetteer import GazetteerStage
 from assistant.understanding.handlers import (
     HANDLERS,
     HandlerRegistry,
@@ -93,6 +94,8 @@ class Understanding:
         self.now = now or (lambda: dt.datetime.now().astimezone())
         self.replies: Replies = load_replies(templates.language)
         self.matcher = TemplateMatcher(templates, registry)
+        # Second stage: misheard names, follow-ups ("turn it off"), ambiguity questions.
+        self.gazetteer = GazetteerStage(registry, language=templates.language, handlers=handlers)
         self.compound = CompoundSplitter(self.replies.compound_connectors, registry)
         self.timers = TimerManager(on_finish=self._timer_done)
         self.conversations: dict[str, Conversation] = {}
@@ -159,6 +162,7 @@ class Understanding:
         if self._phrases is not None:
             self._phrases.close()
         self.matcher.close()
+        self.gazetteer.close()
 
     # --- the chain of stages -------------------------------------------------
     async def process(self, text: str, *, origin: Origin = CLI) -> Outcome:
@@ -195,6 +199,14 @@ class Understanding:
             steps = self._match_templates(clean)
             timings["understanding"] += _ms(t0)
             handled_by = "template" if steps else None
+        if not steps:
+            t0 = time.perf_counter()
+            found = self.gazetteer.understand(clean, origin_key=origin.key, context_area=self.area)
+            timings["understanding"] += _ms(t0)
+            if found.refusal is not None:  # ambiguous or impossible: say so, never guess
+                return outcome([], Dispatched(replies=[found.refusal]), "gazetteer")
+            steps = [Step(c, {}, r) for c, r in zip(found.calls, found.responses, strict=True)]
+            handled_by = "gazetteer" if steps else None
         if not steps and self.llm_mode == "fallback":
             steps = await self._ask_fallback(clean, timings)
             handled_by = "llm" if steps else None
@@ -204,6 +216,9 @@ class Understanding:
             timings["understanding"] += _ms(t0)
             return outcome([], Dispatched(replies=[reply]), None)
 
+        if handled_by in ("template", "llm"):
+            # "turn it off" after this command refers to the devices it named.
+            self.gazetteer.note_targets(origin.key, [s.call for s in steps])
         t0 = time.perf_counter()
         done = await self._dispatch(steps, conv, origin, handled_by)
         timings["dispatch"] = _ms(t0)
