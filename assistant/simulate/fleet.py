@@ -151,8 +151,14 @@ class Fleet:
         will = aiomqtt.Will(availability_topic(self.home), "offline", qos=1, retain=True)
         while True:
             try:
+                # A persistent session (clean_session off, QoS 1 subscriptions),
+                # as a device should have: while the fleet reconnects, the
+                # broker keeps the commands sent to it instead of dropping them.
                 async with Client(
-                    **client_options(self._mqtt), identifier=self._client_id, will=will
+                    **client_options(self._mqtt),
+                    identifier=self._client_id,
+                    will=will,
+                    clean_session=False,
                 ) as client:
                     self._client = client
                     await self._announce(client)

@@ -28,7 +28,6 @@ from __future__ import annotations
 import contextlib
 import functools
 import json
-import logging
 import math
 import re
 import sys
@@ -41,7 +40,6 @@ from typing import Any
 from jinja2 import TemplateError, Undefined
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-log = logging.getLogger(__name__)
 
 MAX_TEMPLATE_CHARS = 4096
 MAX_SIZE = 64 * 1024  # characters of a string, items of a list
@@ -275,7 +273,7 @@ def check(source: str) -> None:
     """Raise TemplateFailed if the template does not compile or breaks a limit on a trial."""
     _compile(source)
     try:
-        _render(source, {"value": "1", "value_json": {}})
+        render(source, {"value": "1", "value_json": {}})
     except TemplateLimit:
         raise
     except TemplateFailed:
@@ -284,14 +282,6 @@ def check(source: str) -> None:
 
 def render(source: str, variables: dict[str, Any]) -> str:
     """Render a template with the given variables; TemplateFailed on any error or limit."""
-    try:
-        return _render(source, variables)
-    except TemplateLimit as exc:
-        log.warning("%s", exc)
-        raise
-
-
-def _render(source: str, variables: dict[str, Any]) -> str:
     refused = _REFUSED.get(source)
     if refused is not None:
         raise TemplateLimit(f"template {_short(source)} refused: {refused}")

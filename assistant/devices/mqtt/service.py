@@ -260,14 +260,14 @@ class DeviceService:
         verdict = self._claims.judge(d, key)
         if verdict.refused is not None:
             log.warning("%s", verdict.refused)
-            self._remove(key)
+            self._remove(key, quiet=True)
             return
         for held in verdict.evict:
             log.warning(
                 "%s (%s) removed: sensitive %s (%s) has the same command topic",
                 held.entity_id, held.key, d.entity.entity_id, key,
             )  # fmt: skip
-            self._remove(held.key)
+            self._remove(held.key, quiet=True)
         if previous is not None:
             self._detach(key, previous, keep_entity=True)
         if previous is not None and previous.d.entity.entity_id != entity_id:
@@ -299,7 +299,7 @@ class DeviceService:
                 "%s (%s) disabled: its topic %r cannot be subscribed: %s",
                 installed.d.entity.entity_id, key, topic[:200], reason,
             )  # fmt: skip
-            self._remove(key)
+            self._remove(key, quiet=True)
 
         return disable
 
@@ -315,11 +315,12 @@ class DeviceService:
                 del self._by_entity[entity_id]
                 self.registry.remove(entity_id)
 
-    def _remove(self, key: str) -> None:
+    def _remove(self, key: str, *, quiet: bool = False) -> None:
         installed = self._installed.get(key)
         if installed is not None:
             self._detach(key, installed, keep_entity=False)
-            log.info("removed %s (%s)", installed.d.entity.entity_id, key)
+            if not quiet:
+                log.info("removed %s (%s)", installed.d.entity.entity_id, key)
 
     def _state_handler(self, key: str, entity_id: str) -> Callable[[Incoming], None]:
         def handle(message: Incoming) -> None:
