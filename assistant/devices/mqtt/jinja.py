@@ -40,7 +40,6 @@ from typing import Any
 from jinja2 import TemplateError, Undefined
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-
 MAX_TEMPLATE_CHARS = 4096
 MAX_SIZE = 64 * 1024  # characters of a string, items of a list
 MAX_OUTPUT = 64 * 1024
