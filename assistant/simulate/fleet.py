@@ -15,6 +15,7 @@ import logging
 import random
 import socket
 import ssl
+import time
 import uuid
 from collections.abc import Callable
 from types import TracebackType
@@ -44,11 +45,12 @@ PUBLISH_TIMEOUT = 5.0
 
 
 class Received(NamedTuple):
-    """One command the fleet received: (entity_id, topic, payload)."""
+    """One command the fleet received: (entity_id, topic, payload), and when (monotonic)."""
 
     entity_id: str
     topic: str
     payload: str
+    at: float = 0.0
 
 
 def client_options(mqtt: MqttConfig) -> dict[str, Any]:
@@ -239,7 +241,7 @@ class Fleet:
         entity_id, role = route
         raw = message.payload
         payload = raw.decode("utf-8", "replace") if isinstance(raw, bytes | bytearray) else str(raw)
-        self.received.append(Received(entity_id, topic, payload))
+        self.received.append(Received(entity_id, topic, payload, time.monotonic()))
         spec = self._specs[entity_id]
         try:
             new = apply_command(spec, self.states[entity_id], role, payload)

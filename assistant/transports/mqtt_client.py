@@ -25,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import math
+import socket
 import threading
 from collections.abc import Awaitable
 from types import TracebackType
@@ -62,6 +63,10 @@ class Client(aiomqtt.Client):
             if isinstance(exc, OSError | aiomqtt.MqttError):
                 raise MqttError(str(exc)) from None
             raise
+        sock = self._client.socket()
+        if isinstance(sock, socket.socket):  # e.g. TCP_NODELAY, as aiomqtt applies them
+            for option in self._socket_options:
+                sock.setsockopt(*option)
         try:
             await self._wait_for(self._connected, timeout=None)
         except BaseException:

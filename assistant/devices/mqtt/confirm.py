@@ -21,8 +21,8 @@ from typing import Any
 
 from assistant.devices.entities import EntityState
 from assistant.devices.mqtt.discovery import Discovered
-from assistant.devices.mqtt.discovery_commands import Message
-from assistant.devices.mqtt.discovery_state import STATE_TOPICS
+from assistant.devices.mqtt.discovery_commands import Message, percent_to_device_brightness
+from assistant.devices.mqtt.discovery_state import STATE_TOPICS, brightness_update
 from assistant.transports.mqtt import MqttConnection
 
 Check = Callable[[EntityState], bool]
@@ -41,7 +41,7 @@ _TARGET: dict[str, tuple[str, ...]] = {
 _COVERS = ("cover", "valve")
 
 
-def _near(value: Any, wanted: float, slack: float = 2.0) -> bool:
+def _near(value: Any, wanted: float, slack: float = 0.5) -> bool:
     return isinstance(value, int | float) and abs(float(value) - wanted) <= slack
 
 
@@ -49,7 +49,11 @@ def expectation(d: Discovered, action: str, params: Mapping[str, Any]) -> Check 
     """What the entity's state must look like once the command is done; None = any fresh state."""
     brightness = params.get("brightness")
     if d.component == "light" and action in ("turn_on", "set_brightness") and brightness:
-        wanted = float(brightness)
+        # What the device will report back: its own steps, in percent, exactly
+        # (a neighbour's value must not confirm a command that was lost).
+        scale = int(d.config.get("brightness_scale", 255))
+        sent = percent_to_device_brightness(float(brightness), scale)
+        wanted = float(brightness_update(sent, scale).attributes["brightness_pct"])
         return lambda s: s.state == "on" and _near(s.attributes.get("brightness_pct"), wanted)
     if action == "set_brightness" and brightness is not None and float(brightness) <= 0:
         return lambda s: s.state == "off"
