@@ -76,7 +76,7 @@ class Broker:
         self.conf = directory / "mosquitto.conf"
         self.conf.write_text(
             f"listener {self.port} 127.0.0.1\nallow_anonymous true\npersistence false\n"
-            "max_packet_size 2000000\n",
+            "max_packet_size 2000000\nset_tcp_nodelay true\n",
             encoding="utf-8",
         )
         self.process: subprocess.Popen[bytes] | None = None
