@@ -26,16 +26,10 @@ import aiomqtt
 from assistant.config import MqttConfig
 from assistant.devices.entities import EntityState
 from assistant.errors import UserError
-from assistant.simulate.behaviour import (
-    BadCommand,
-    apply_command,
-    describe,
-    initial_state,
-    shared_sensor_messages,
-    state_messages,
-)
+from assistant.simulate.behaviour import BadCommand, apply_command, initial_state
 from assistant.simulate.configs import Announcement, announce, availability_topic
 from assistant.simulate.home import EntitySpec, Home
+from assistant.simulate.reports import describe, shared_sensor_messages, state_messages
 from assistant.transports.mqtt_client import Client
 
 log = logging.getLogger("assistant.simulate")
