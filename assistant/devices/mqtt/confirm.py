@@ -67,6 +67,10 @@ def expectation(d: Discovered, action: str, params: Mapping[str, Any]) -> Check 
         return lambda s: _near(s.attributes.get("temperature"), temperature, 0.01)
     if d.component == "climate":
         return None
+    if d.component == "vacuum":
+        # "stop" may end in idle, docked or returning: any fresh state will do.
+        action = {"turn_on": "start"}.get(action, action)
+        return (lambda s: s.state == "cleaning") if action == "start" else None
     states = _TARGET.get(action)
     if states is not None:
         return lambda s: s.state in states
