@@ -236,3 +236,21 @@ async def test_a_topic_the_broker_drops_the_connection_over_is_dropped_alone(
         await asyncio.sleep(1.0)
         assert conn.connected
         assert conn.connections == connections  # it stays up now
+
+
+async def test_leaving_the_connection_while_the_broker_drops_it_never_hangs(
+    broker: Broker, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from assistant.transports import mqtt_subscriptions
+    from assistant.transports.mqtt import MqttConnection
+
+    # A subscription mosquitto drops the connection over: the stop arrives
+    # at every point of connect, SUBSCRIBE, drop and reconnect in turn.
+    monkeypatch.setattr(mqtt_subscriptions, "topic_problem", lambda *a, **k: None)
+    config = MqttConfig(host=broker.host, port=broker.port)
+    for step in range(16):
+        async with asyncio.timeout(5):  # a swallowed stop would hang here
+            async with MqttConnection(config) as conn:
+                conn.subscribe("good/x", lambda m: None)
+                conn.subscribe("bad/\x01", lambda m: None)
+                await asyncio.sleep(0.03 * step)
