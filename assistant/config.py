@@ -152,12 +152,16 @@ class MqttConfig(_Section):
         default=False, description="Skip host name checks (self-signed labs only)."
     )
     command_ttl_seconds: float = Field(
-        default=10.0,
+        default=3.0,
         gt=0.0,
         le=3600.0,
         description="A command queued while the broker is away expires after this long.",
     )
     queue_size: int = Field(default=1000, ge=1, le=100000, description="Queued commands max.")
+    confirm_seconds: float = Field(
+        default=1.5, ge=0, le=30, description="A command waits this long for the device's state "
+        "to confirm it (entities with a state topic; 0: not at all).",
+    )  # fmt: skip
 
 
 class DiscoveryConfig(_Section):

@@ -100,7 +100,12 @@ async def test_ask_stdin_json_lines_reach_the_fleet(broker: Broker, tmp_path: Pa
         on, off_area, fan, capital, hose, lock, compound, same_room = results
         assert on["intent"] == "HassTurnOn"
         assert on["actions"] == [
-            {"entity_id": "light.kitchen_light", "action": "turn_on", "params": {}}
+            {
+                "entity_id": "light.kitchen_light",
+                "action": "turn_on",
+                "params": {},
+                "confirmed": True,
+            }
         ]
         assert {a["entity_id"] for a in off_area["actions"]} == {
             "light.kitchen_light",

@@ -202,7 +202,9 @@ async def test_thirty_commands_and_confirmations_in_one_process(
     assert garage["reply"] == "Are you sure?"
     assert garage["actions"] == []
     assert yes["woke"] is True  # the follow-up needed no wake word
-    assert yes["actions"] == [{"entity_id": "cover.garage_door", "action": "open", "params": {}}]
+    assert yes["actions"] == [
+        {"entity_id": "cover.garage_door", "action": "open", "params": {}, "confirmed": True}
+    ]
     assert garage2["reply"] == "Are you sure?"
     assert no["actions"] == []
     assert "cancel" in no["reply"].lower()
@@ -236,5 +238,10 @@ async def test_no_wake_option_and_a_bad_file_among_good_ones(
     assert "error" in lines[0]
     assert lines[1]["woke"] is True
     assert lines[1]["actions"] == [
-        {"entity_id": "fan.living_room_ceiling_fan", "action": "turn_on", "params": {}}
+        {
+            "entity_id": "fan.living_room_ceiling_fan",
+            "action": "turn_on",
+            "params": {},
+            "confirmed": True,
+        }
     ]

@@ -68,10 +68,19 @@ class Action:
     params: Mapping[str, Any] = field(default_factory=dict)
     topic: str | None = None
     payload: str | None = None
+    # True: the device's state confirmed the command; False: it did not
+    # within [mqtt] confirm_seconds; None: nothing to confirm with (no state
+    # topic, optimistic, or a backend that cannot tell).
+    confirmed: bool | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The `actions` item of `ask --json` / `listen --json`."""
-        return {"entity_id": self.entity_id, "action": self.action, "params": dict(self.params)}
+        return {
+            "entity_id": self.entity_id,
+            "action": self.action,
+            "params": dict(self.params),
+            "confirmed": self.confirmed,
+        }
 
 
 class Executor(Protocol):

@@ -85,7 +85,11 @@ class LivePipeline:
     async def run(self, stop: asyncio.Event) -> None:
         """Run until `stop` is set (or the audio source ends), then stop cleanly."""
         if self.interface is not None:
-            await self.interface.online()
+            # Briefly: a broker that went away must not hold the start (and a
+            # SIGTERM) for the command's TTL; the birth message says it again.
+            with contextlib.suppress(TimeoutError, UserError):
+                async with asyncio.timeout(0.5):
+                    await self.interface.online()
         starts = {
             "interface-out": self._interface_out(),
             "turns": self._turns(),

@@ -15,6 +15,7 @@ import logging
 import random
 import socket
 import ssl
+import time
 import uuid
 from collections.abc import Callable
 from types import TracebackType
@@ -25,16 +26,10 @@ import aiomqtt
 from assistant.config import MqttConfig
 from assistant.devices.entities import EntityState
 from assistant.errors import UserError
-from assistant.simulate.behaviour import (
-    BadCommand,
-    apply_command,
-    describe,
-    initial_state,
-    shared_sensor_messages,
-    state_messages,
-)
+from assistant.simulate.behaviour import BadCommand, apply_command, initial_state
 from assistant.simulate.configs import Announcement, announce, availability_topic
 from assistant.simulate.home import EntitySpec, Home
+from assistant.simulate.reports import describe, shared_sensor_messages, state_messages
 from assistant.transports.mqtt_client import Client
 
 log = logging.getLogger("assistant.simulate")
@@ -44,11 +39,12 @@ PUBLISH_TIMEOUT = 5.0
 
 
 class Received(NamedTuple):
-    """One command the fleet received: (entity_id, topic, payload)."""
+    """One command the fleet received: (entity_id, topic, payload), and when (monotonic)."""
 
     entity_id: str
     topic: str
     payload: str
+    at: float = 0.0
 
 
 def client_options(mqtt: MqttConfig) -> dict[str, Any]:
@@ -151,8 +147,14 @@ class Fleet:
         will = aiomqtt.Will(availability_topic(self.home), "offline", qos=1, retain=True)
         while True:
             try:
+                # A persistent session (clean_session off, QoS 1 subscriptions),
+                # as a device should have: while the fleet reconnects, the
+                # broker keeps the commands sent to it instead of dropping them.
                 async with Client(
-                    **client_options(self._mqtt), identifier=self._client_id, will=will
+                    **client_options(self._mqtt),
+                    identifier=self._client_id,
+                    will=will,
+                    clean_session=False,
                 ) as client:
                     self._client = client
                     await self._announce(client)
@@ -233,7 +235,7 @@ class Fleet:
         entity_id, role = route
         raw = message.payload
         payload = raw.decode("utf-8", "replace") if isinstance(raw, bytes | bytearray) else str(raw)
-        self.received.append(Received(entity_id, topic, payload))
+        self.received.append(Received(entity_id, topic, payload, time.monotonic()))
         spec = self._specs[entity_id]
         try:
             new = apply_command(spec, self.states[entity_id], role, payload)

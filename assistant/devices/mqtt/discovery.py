@@ -18,92 +18,12 @@ from types import MappingProxyType
 from typing import Any
 
 from assistant.devices.entities import Entity, Source
-from assistant.devices.mqtt import jinja as templates
+from assistant.devices.mqtt.discovery_checks import check_config
+from assistant.devices.mqtt.discovery_defaults import DEFAULTS, REQUIRED
 from assistant.devices.mqtt.discovery_schema import COMPONENTS, InvalidConfig
-from assistant.transports.mqtt_topics import has_wildcard, topic_matches
-
-# Home Assistant's defaults, per component (and per light schema).
-_ON_OFF = {"payload_on": "ON", "payload_off": "OFF"}
-DEFAULTS: dict[str, dict[str, Any]] = {
-    "light": {**_ON_OFF, "brightness_scale": 255, "on_command_type": "last"},
-    "light_json": {"brightness_scale": 255},
-    "switch": dict(_ON_OFF),
-    "binary_sensor": dict(_ON_OFF),
-    "fan": {
-        **_ON_OFF,
-        "speed_range_min": 1,
-        "speed_range_max": 100,
-        "payload_oscillation_on": "oscillate_on",
-        "payload_oscillation_off": "oscillate_off",
-    },
-    "cover": {
-        "payload_open": "OPEN",
-        "payload_close": "CLOSE",
-        "payload_stop": "STOP",
-        "state_open": "open",
-        "state_opening": "opening",
-        "state_closed": "closed",
-        "state_closing": "closing",
-        "state_stopped": "stopped",
-        "position_open": 100,
-        "position_closed": 0,
-    },
-    "lock": {
-        "payload_lock": "LOCK",
-        "payload_unlock": "UNLOCK",
-        "state_locked": "LOCKED",
-        "state_unlocked": "UNLOCKED",
-        "state_locking": "LOCKING",
-        "state_unlocking": "UNLOCKING",
-        "state_jammed": "JAMMED",
-        "state_open": "OPEN",
-        "state_opening": "OPENING",
-    },
-    "valve": {
-        "payload_open": "OPEN",
-        "payload_close": "CLOSE",
-        "payload_stop": "STOP",
-        "state_open": "open",
-        "state_opening": "opening",
-        "state_closed": "closed",
-        "state_closing": "closing",
-        "position_open": 100,
-        "position_closed": 0,
-        "reports_position": False,
-    },
-    "climate": {
-        **_ON_OFF,
-        "modes": ["auto", "off", "cool", "heat", "dry", "fan_only"],
-        "min_temp": 7,
-        "max_temp": 35,
-    },
-    "vacuum": {
-        "payload_start": "start",
-        "payload_stop": "stop",
-        "payload_pause": "pause",
-        "payload_return_to_base": "return_to_base",
-        "payload_clean_spot": "clean_spot",
-        "payload_locate": "locate",
-        "supported_features": ["start", "stop", "return_home", "status", "battery", "clean_spot"],
-    },
-    "sensor": {},
-    "button": {"payload_press": "PRESS"},
-    "scene": {"payload_on": "ON"},
-}
-
-REQUIRED: dict[str, tuple[str, ...]] = {
-    "light": ("command_topic",),
-    "switch": ("command_topic",),
-    "fan": ("command_topic",),
-    "lock": ("command_topic",),
-    "button": ("command_topic",),
-    "sensor": ("state_topic",),
-    "binary_sensor": ("state_topic",),
-}
 
 _JSON_COLOR_MODES = {"hs", "xy", "rgb", "rgbw", "rgbww"}
 _BRIGHTNESS_MODES = _JSON_COLOR_MODES | {"brightness", "color_temp", "white"}
-_TEMPLATE_KEYS = re.compile(r"(_template|^value_template)$")
 
 
 @dataclass(frozen=True)
@@ -185,44 +105,6 @@ def default_sensitive(component: str, device_class: str | None) -> bool:
     if component == "cover":
         return device_class in ("garage", "gate")
     return component == "valve" and device_class == "gas"
-
-
-def _reserved_hit(value: str, prefix: str) -> bool:
-    """True if `value` (a topic or filter) is in or covers `prefix/#`."""
-    root = prefix.rstrip("/")
-    if value == root or value.startswith(root + "/"):
-        return True
-    # A wildcard filter that would catch our own topics, e.g. "#" or "+/x/#".
-    return has_wildcard(value) and topic_matches(value, f"{root}/x/y/z")
-
-
-def _is_discovery_topic(value: str, discovery_prefix: str | None) -> bool:
-    if discovery_prefix is None:
-        return False
-    root = discovery_prefix.rstrip("/")
-    if value == root or (value.startswith(root + "/") and value.endswith("/config")):
-        return True
-    return has_wildcard(value) and topic_matches(value, f"{root}/light/x/config")
-
-
-def _check_topics(
-    config: Mapping[str, Any], reserved: Iterable[str], discovery_prefix: str | None = None
-) -> None:
-    reserved = tuple(reserved)
-    topics = [(k, v) for k, v in config.items() if k == "topic" or k.endswith("_topic")]
-    for item in config.get("availability") or ():
-        if isinstance(item, Mapping):
-            topics.append(("availability.topic", item.get("topic")))
-    for key, value in topics:
-        if not isinstance(value, str) or not value:
-            raise InvalidConfig(f"{key} must be a non-empty string")
-        if key.endswith("command_topic") and ("+" in value or "#" in value):
-            raise InvalidConfig(f"{key} {value!r} has a wildcard")
-        for prefix in reserved:
-            if _reserved_hit(value, prefix):
-                raise InvalidConfig(f"{key} {value!r} is in the assistant's own {prefix}# space")
-        if _is_discovery_topic(value, discovery_prefix):
-            raise InvalidConfig(f"{key} {value!r} is a discovery config topic")
 
 
 def _availability(config: Mapping[str, Any]) -> tuple[Availability, ...]:
@@ -314,17 +196,6 @@ def features_of(component: str, schema: str, config: Mapping[str, Any]) -> froze
     return frozenset(features)
 
 
-def _check_templates(config: Mapping[str, Any]) -> None:
-    for key, value in config.items():
-        if _TEMPLATE_KEYS.search(key) and value is not None:
-            if not isinstance(value, str):
-                raise InvalidConfig(f"{key} must be a string")
-            try:
-                templates.check(value)
-            except templates.TemplateFailed as exc:
-                raise InvalidConfig(str(exc)) from None
-
-
 def _is_payload(key: str) -> bool:
     return key.startswith("payload_")
 
@@ -358,8 +229,7 @@ def parse_config(
     for required in REQUIRED.get(component, ()):
         if not full.get(required):
             raise InvalidConfig(f"{component} config has no {required}")
-    _check_topics(full, reserved, discovery_prefix)
-    _check_templates(full)
+    check_config(full, reserved, discovery_prefix)
     scale = full.get("brightness_scale", 255)
     if not isinstance(scale, int) or isinstance(scale, bool) or scale < 1:
         raise InvalidConfig(f"brightness_scale must be a positive integer, not {scale!r}")

@@ -158,7 +158,7 @@ def _role(d: Discovered, role: str, value: str) -> StateUpdate:
         number = _number(value)
         if number is None:
             return StateUpdate()
-        return _brightness(number, int(c.get("brightness_scale", 255)))
+        return brightness_update(number, int(c.get("brightness_scale", 255)))
     if role == "rgb_state_topic":
         parts = [p.strip() for p in value.split(",")]
         if len(parts) == 3 and all(p.isdigit() for p in parts):
@@ -213,7 +213,8 @@ def _to_percent(value: float, closed: Any, opened: Any) -> int:
     return max(0, min(100, round(pct)))
 
 
-def _brightness(device_value: float, scale: int) -> StateUpdate:
+def brightness_update(device_value: float, scale: int) -> StateUpdate:
+    """A device brightness on its own scale -> brightness (0-255) and brightness_pct."""
     b255 = max(0, min(255, round(device_value / scale * 255)))
     return StateUpdate(attributes={"brightness": b255, "brightness_pct": round(b255 / 2.55)})
 
@@ -270,7 +271,8 @@ def _light_json(d: Discovered, payload: str) -> StateUpdate:
     update = StateUpdate(state)
     brightness = data.get("brightness")
     if isinstance(brightness, int | float) and not isinstance(brightness, bool):
-        update = update.merged(_brightness(brightness, int(d.config.get("brightness_scale", 255))))
+        scale = int(d.config.get("brightness_scale", 255))
+        update = update.merged(brightness_update(brightness, scale))
     color = data.get("color")
     if isinstance(color, dict):
         if all(k in color for k in "rgb"):

@@ -9,8 +9,10 @@ topics and payloads joined by newlines, in publication order.
 
 Optimistic entities (``optimistic: true``, or no state topic to learn the
 truth from) get their predicted state written to the registry, as Home
-Assistant does.  A command that expires because the broker stayed away
-raises ``CommandExpired`` (a UserError: one line the reply can speak).
+Assistant does.  The others wait briefly for their state to confirm the
+command (``confirm``): ``Action.confirmed``.  A command that expires
+because the broker stayed away raises ``CommandExpired`` (a UserError: one
+line the reply can speak).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from assistant.devices.actions import ActionName, ActionParams, is_action
 from assistant.devices.entities import Action
+from assistant.devices.mqtt.confirm import Confirmations
 from assistant.devices.mqtt.discovery import Discovered
 from assistant.devices.mqtt.discovery_commands import build
 from assistant.devices.mqtt.discovery_state import STATE_TOPICS
@@ -48,10 +51,12 @@ class MqttExecutor:
         lookup: Callable[[str], Discovered | None],
         registry: Registry,
         connection: MqttConnection,
+        confirmations: Confirmations | None = None,
     ) -> None:
         self._lookup = lookup
         self._registry = registry
         self._connection = connection
+        self._confirmations = confirmations or Confirmations()
 
     async def execute(
         self, entity_id: str, action: ActionName, **params: Unpack[ActionParams]
@@ -64,10 +69,10 @@ class MqttExecutor:
             raise UserError(f"unknown action {action!r}")
         messages = build(d, action, params, self._registry.state(entity_id))
         qos = 2 if d.config.get("qos") == 2 else 1
-        for message in messages:
-            await self._connection.publish(
-                message.topic, message.payload, qos=qos, retain=message.retain
-            )
+        seconds = self._connection.config.confirm_seconds
+        confirmed = await self._confirmations.send(
+            self._connection, d, action, params, messages, qos=qos, seconds=seconds
+        )
         if self._is_optimistic(d):
             self._predict(d, action, params)
         return Action(
@@ -76,6 +81,7 @@ class MqttExecutor:
             params=dict(params),
             topic="\n".join(m.topic for m in messages),
             payload="\n".join(m.payload for m in messages),
+            confirmed=confirmed,
         )
 
     @staticmethod

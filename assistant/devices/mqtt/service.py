@@ -26,6 +26,8 @@ from assistant.config import Settings
 from assistant.devices import configured
 from assistant.devices.entities import EntityState
 from assistant.devices.mqtt import discovery_schema, zigbee2mqtt
+from assistant.devices.mqtt.claims import CommandTopics
+from assistant.devices.mqtt.confirm import Confirmations
 from assistant.devices.mqtt.discovery import Discovered, parse_config
 from assistant.devices.mqtt.discovery_schema import COMPONENTS, InvalidConfig
 from assistant.devices.mqtt.discovery_state import (
@@ -37,11 +39,12 @@ from assistant.devices.mqtt.discovery_state import (
 from assistant.devices.mqtt.executor import MqttExecutor
 from assistant.devices.mqtt.jinja import TemplateFailed
 from assistant.devices.registry import Registry
-from assistant.transports.mqtt import Incoming, MqttConnection
+from assistant.transports.mqtt import Incoming, InvalidTopic, MqttConnection
 
 log = logging.getLogger(__name__)
 
 ASSISTANT_PREFIX = "assistant/"
+MAX_STATE_BYTES = 64 * 1024  # device states are a few hundred bytes
 # Home Assistant components this assistant does not model: skipped quietly.
 _OTHER_HA_COMPONENTS = frozenset(
     {
@@ -74,7 +77,9 @@ class DeviceService:
         self.registry = registry
         self._own_connection = connection is None
         self.connection = connection or MqttConnection(settings.mqtt, reconnect=reconnect)
-        self.executor = MqttExecutor(self.discovered, registry, self.connection)
+        self.confirmations = Confirmations()
+        self.executor = MqttExecutor(self.discovered, registry, self.connection, self.confirmations)
+        self._claims = CommandTopics()
         self._prefix = settings.discovery.prefix.strip("/")
         self._z2m_base = settings.zigbee2mqtt.base_topic.strip("/")
         self._reserved = (ASSISTANT_PREFIX,)
@@ -248,12 +253,23 @@ class DeviceService:
         if d.entity.source == "config":
             key = f"config:{d.key}"
         previous = self._installed.get(key)
-        if previous is not None:
-            self._detach(key, previous, keep_entity=True)
         entity_id = self._unique_id(d, key)
         if entity_id != d.entity.entity_id:
             d = replace(d, entity=replace(d.entity, entity_id=entity_id))
         d = configured.apply_overrides(d, self.settings.entities)
+        verdict = self._claims.judge(d, key)
+        if verdict.refused is not None:
+            log.warning("%s", verdict.refused)
+            self._remove(key, quiet=True)
+            return
+        for held in verdict.evict:
+            log.warning(
+                "%s (%s) removed: sensitive %s (%s) has the same command topic",
+                held.entity_id, held.key, d.entity.entity_id, key,
+            )  # fmt: skip
+            self._remove(held.key, quiet=True)
+        if previous is not None:
+            self._detach(key, previous, keep_entity=True)
         if previous is not None and previous.d.entity.entity_id != entity_id:
             self.registry.remove(previous.d.entity.entity_id)
             self._by_entity.pop(previous.d.entity.entity_id, None)
@@ -263,27 +279,48 @@ class DeviceService:
         known = previous is not None and previous.d.entity.entity_id == entity_id
         initial = None if known else EntityState(available=not d.availability)
         self.registry.upsert(d.entity, initial)
+        self._claims.take(d, key)
         topics = set(topics_of(d)) | {a.topic for a in d.availability}
+        handler = self._state_handler(key, entity_id)
         for topic in sorted(topics):
-            handler = self._state_handler(key, entity_id)
-            installed.unsubscribe.append(self.connection.subscribe(topic, handler))
+            try:
+                unsubscribe = self.connection.subscribe(topic, handler, self._rejected(key))
+            except InvalidTopic as exc:
+                self._rejected(key)(topic, str(exc))
+                return
+            installed.unsubscribe.append(unsubscribe)
+
+    def _rejected(self, key: str) -> Callable[[str, str], None]:
+        def disable(topic: str, reason: str) -> None:
+            installed = self._installed.get(key)
+            if installed is None:
+                return
+            log.warning(
+                "%s (%s) disabled: its topic %r cannot be subscribed: %s",
+                installed.d.entity.entity_id, key, topic[:200], reason,
+            )  # fmt: skip
+            self._remove(key, quiet=True)
+
+        return disable
 
     def _detach(self, key: str, installed: _Installed, *, keep_entity: bool) -> None:
         for unsubscribe in installed.unsubscribe:
             unsubscribe()
         installed.unsubscribe.clear()
         if not keep_entity:
+            self._claims.release(key)
             self._installed.pop(key, None)
             entity_id = installed.d.entity.entity_id
             if self._by_entity.get(entity_id) == key:
                 del self._by_entity[entity_id]
                 self.registry.remove(entity_id)
 
-    def _remove(self, key: str) -> None:
+    def _remove(self, key: str, *, quiet: bool = False) -> None:
         installed = self._installed.get(key)
         if installed is not None:
             self._detach(key, installed, keep_entity=False)
-            log.info("removed %s (%s)", installed.d.entity.entity_id, key)
+            if not quiet:
+                log.info("removed %s (%s)", installed.d.entity.entity_id, key)
 
     def _state_handler(self, key: str, entity_id: str) -> Callable[[Incoming], None]:
         def handle(message: Incoming) -> None:
@@ -296,6 +333,10 @@ class DeviceService:
 
     def _apply_state(self, installed: _Installed, message: Incoming) -> None:
         d = installed.d
+        if len(message.payload) > MAX_STATE_BYTES:
+            log.warning("%s: state on %s ignored: over %d bytes",
+                        d.entity.entity_id, message.topic, MAX_STATE_BYTES)  # fmt: skip
+            return
         text = message.payload.decode("utf-8", errors="replace")
         available: bool | None = None
         try:
@@ -314,6 +355,8 @@ class DeviceService:
         self.registry.set_state(
             d.entity.entity_id, update.state, dict(update.attributes) or None, available
         )
+        entity_id = d.entity.entity_id
+        self.confirmations.heard(entity_id, self.registry.state(entity_id), retained=message.retain)
 
     @staticmethod
     def _availability_values(installed: _Installed) -> dict[str, bool]:
