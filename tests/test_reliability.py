@@ -28,6 +28,10 @@ from assistant.devices.registry import Registry
 from assistant.errors import UserError
 from assistant.simulate.fleet import Fleet
 from assistant.transports.mqtt import CommandExpired
+from assistant.understanding.engine import Understanding
+from assistant.understanding.handlers import HANDLERS
+from assistant.understanding.loader import discover
+from assistant.understanding.sentences import load_templates
 from tests.conftest import Broker
 from tests.test_ask import home
 from tests.test_discovery_live import settings_for
@@ -125,6 +129,14 @@ async def test_a_device_that_never_answers_is_reported_unconfirmed(broker: Broke
             action = await service.executor.execute(LIGHT, "turn_on")
             assert action.confirmed is False
             assert action.to_json()["confirmed"] is False
+            # ... and the spoken reply says so instead of "done".
+            templates = load_templates("en", discover().yaml_files, keep_intents=HANDLERS.names())
+            understanding = Understanding(service.registry, service.executor, templates)
+            name = service.registry.get(LIGHT).name  # type: ignore[union-attr]
+            outcome = await understanding.process(f"turn on the {name}")
+            understanding.close()
+            assert [a.entity_id for a in outcome.actions] == [LIGHT]
+            assert outcome.reply == f"I sent it, but the {name} hasn't answered."
     async with (
         asyncio.timeout(60),
         Fleet(home(), mqtt, prefix=prefix),

@@ -9,7 +9,7 @@ Payloads left unset take the component's Home Assistant default.
 ``[entities."<id>"]`` overrides (aliases, area, sensitive) are applied on top
 of every source, config devices included.
 
-Sensitive by default (``discovery.default_sensitive``): every lock (unlock),
+Sensitive by default (``vocabulary.is_sensitive_device``): every lock (unlock),
 covers of device_class garage or gate (open), valves of device_class gas
 (open).  Water valves and ordinary covers are not: closing or opening them
 is routine, and asking every time would train users to say "yes" blindly.

@@ -23,6 +23,7 @@ __all__ = [
     "VALVE_CLASSES",
     "Domain",
     "is_sensitive_action",
+    "is_sensitive_device",
 ]
 
 # Home Assistant's colour names (homeassistant.util.color) that lights here can show.
@@ -66,6 +67,12 @@ SENSITIVE_ACTIONS: Final[Mapping[str, Mapping[str | None, frozenset[str]]]] = {
 }
 # Actions that make a device safer: never asked about, even on a sensitive device.
 SAFE_ACTIONS: Final[frozenset[str]] = frozenset({"lock", "close", "turn_off", "stop"})
+
+
+def is_sensitive_device(domain: str, device_class: str | None) -> bool:
+    """True for a device some action of which needs a confirmation (a lock, a garage door)."""
+    by_class = SENSITIVE_ACTIONS.get(domain, {})
+    return None in by_class or device_class in by_class
 
 
 def is_sensitive_action(domain: str, device_class: str | None, action: str) -> bool:

@@ -357,6 +357,10 @@ class Understanding:
                 done.replies.append(str(exc))
                 continue
             done.actions.extend(ctx.actions)
+            silent = [self.registry.get(a.entity_id) for a in ctx.actions if a.confirmed is False]
+            if silent:  # sent, but the device's state never confirmed it: never say "done"
+                names = dict.fromkeys(e.name for e in silent if e is not None)
+                reply = self.replies.say("not_confirmed", name=", ".join(names) or "device")
             done.replies.append(
                 reply
                 if reply is not None

@@ -33,6 +33,7 @@ _KEYS = (
     "done",
     "timer_done",
     "named_timer_done",
+    "not_confirmed",
 )
 
 

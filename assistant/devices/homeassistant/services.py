@@ -12,9 +12,9 @@ from typing import Any
 
 from assistant.devices.actions import ActionName, ActionParams
 from assistant.devices.entities import DOMAINS, Entity, EntityState
+from assistant.devices.vocabulary import is_sensitive_device
 from assistant.errors import UserError
 
-SENSITIVE_COVERS = frozenset({"garage", "gate", "door"})
 # HA feature bits (homeassistant.components.<domain>.<Domain>EntityFeature).
 COVER_SET_POSITION = 4
 VALVE_SET_POSITION = 4
@@ -124,7 +124,7 @@ def entity_from_state(
         floor=floor,
         device_class=str(device_class) if device_class else None,
         features=_features(domain, attrs),
-        sensitive=domain == "lock" or (domain == "cover" and device_class in SENSITIVE_COVERS),
+        sensitive=is_sensitive_device(domain, device_class),
         unit=attrs.get("unit_of_measurement"),
     )
 

@@ -21,6 +21,7 @@ from assistant.devices.entities import Entity, Source
 from assistant.devices.mqtt.discovery_checks import check_config
 from assistant.devices.mqtt.discovery_defaults import DEFAULTS, REQUIRED
 from assistant.devices.mqtt.discovery_schema import COMPONENTS, InvalidConfig
+from assistant.devices.vocabulary import is_sensitive_device
 
 _JSON_COLOR_MODES = {"hs", "xy", "rgb", "rgbw", "rgbww"}
 _BRIGHTNESS_MODES = _JSON_COLOR_MODES | {"brightness", "color_temp", "white"}
@@ -96,15 +97,6 @@ def entity_id_for(component: str, config: Mapping[str, Any], name: str) -> str:
     if isinstance(object_id, str) and object_id.strip():
         return f"{component}.{slugify(object_id)}"
     return f"{component}.{slugify(name)}"
-
-
-def default_sensitive(component: str, device_class: str | None) -> bool:
-    """Ask first: any lock (unlock), garage doors and gates (open), gas valves (open)."""
-    if component == "lock":
-        return True
-    if component == "cover":
-        return device_class in ("garage", "gate")
-    return component == "valve" and device_class == "gas"
 
 
 def _availability(config: Mapping[str, Any]) -> tuple[Availability, ...]:
@@ -248,7 +240,7 @@ def parse_config(
         area=str(area) if area else None,
         device_class=str(device_class) if device_class else None,
         features=features_of(component, schema, full),
-        sensitive=default_sensitive(component, device_class),
+        sensitive=is_sensitive_device(component, device_class),
         unit=str(unit) if unit else None,
     )
     mode = str(full.get("availability_mode", "latest"))
