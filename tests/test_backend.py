@@ -18,7 +18,8 @@ from typing import Any
 
 import pytest
 
-from assistant.config import Settings, load
+from assistant.config import Settings
+from assistant.config_file import load
 from assistant.devices.backend import NO_BACKEND, open_backend
 from assistant.errors import UserError
 from assistant.pipeline.runtime import Runtime, RuntimeOptions
@@ -93,13 +94,13 @@ def test_ask_acts_through_home_assistant(tmp_path: Path, fake: FakeHomeAssistant
     dry = cli(config, "intents", "test", "turn on the coffee machine", "--json", "--no-llm")
     assert dry.returncode == 0, dry.stderr
     assert json.loads(dry.stdout)["actions"] == [
-        {"entity_id": "switch.coffee_machine", "action": "turn_on", "params": {}}
+        {"entity_id": "switch.coffee_machine", "action": "turn_on", "params": {}, "confirmed": None}
     ]
     assert fake.calls == []  # `intents test` records, it does not send
 
     answer = ask(config, "turn on the coffee machine")
     assert answer["actions"] == [
-        {"entity_id": "switch.coffee_machine", "action": "turn_on", "params": {}}
+        {"entity_id": "switch.coffee_machine", "action": "turn_on", "params": {}, "confirmed": None}
     ]
     assert fake.calls == [("switch", "turn_on", {"entity_id": "switch.coffee_machine"})]
     assert fake.state("switch.coffee_machine")["state"] == "on"
