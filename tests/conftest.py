@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import socket
 import subprocess
@@ -9,8 +10,12 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from assistant.stt.vosk import VoskEngine
 
 
 def free_port() -> int:
@@ -53,33 +58,54 @@ class Broker:
             self.process = None
 
 
-def _make_broker(tmp_path: Path) -> Broker:
+def _make_broker(tmp_path: Path, settings: str | None = None) -> Broker:
+    """A mosquitto on a free loopback port; `settings` replace the open, in-memory default."""
     port = free_port()
     conf = tmp_path / "mosquitto.conf"
+    default = "allow_anonymous true\npersistence false\n"
     conf.write_text(
-        f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n"
+        f"listener {port} 127.0.0.1\n{default if settings is None else settings}"
         "max_packet_size 2000000\nset_tcp_nodelay true\n",
         encoding="utf-8",
     )
     return Broker(port=port, conf=conf)
 
 
+@contextlib.contextmanager
+def running_broker(tmp_path: Path, settings: str | None = None) -> Iterator[Broker]:
+    """A started broker (see _make_broker), stopped on exit."""
+    b = _make_broker(tmp_path, settings)
+    b.start()
+    try:
+        yield b
+    finally:
+        b.stop()
+
+
 @pytest.fixture
 def broker(tmp_path: Path) -> Iterator[Broker]:
     """A private mosquitto for one test."""
-    b = _make_broker(tmp_path)
-    b.start()
-    yield b
-    b.stop()
+    with running_broker(tmp_path) as b:
+        yield b
 
 
 @pytest.fixture(scope="module")
 def module_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Broker]:
     """A private mosquitto shared by the tests of one module (use unique topics)."""
-    b = _make_broker(tmp_path_factory.mktemp("broker"))
-    b.start()
-    yield b
-    b.stop()
+    with running_broker(tmp_path_factory.mktemp("broker")) as b:
+        yield b
+
+
+@pytest.fixture(scope="module")
+def vosk_ko() -> VoskEngine:
+    """The Korean Vosk model (the only Vosk model on the registries), loaded once a module."""
+    from assistant.config import Settings
+    from assistant.stt import create_engine
+    from assistant.stt.vosk import VoskEngine
+
+    engine = create_engine(Settings.model_validate({"stt": {"engine": "vosk", "language": "ko"}}))
+    assert isinstance(engine, VoskEngine)
+    return engine
 
 
 def speak(text: str, out: Path, voice: str = "en-us", speed: int = 160, rate: int = 22050) -> Path:

@@ -25,7 +25,7 @@ import pytest
 from assistant.config import MqttConfig
 from assistant.interface import BUSY_REPLY, Ask, Interface, Request, Say
 from assistant.understanding.origin import Origin
-from tests.conftest import Broker, free_port
+from tests.conftest import Broker, running_broker
 
 USERS = {"assistant": "pw-assistant", "fleet": "pw-fleet", "alice": "pw-alice", "bob": "pw-bob"}
 
@@ -58,19 +58,14 @@ def acl_broker(tmp_path: Path) -> Iterator[Broker]:
         )
     acl = tmp_path / "acl"
     acl.write_text(ACL, encoding="utf-8")
-    port = free_port()
-    conf = tmp_path / "mosquitto.conf"
     # `user root`: mosquitto reads these files after dropping privileges, and
     # pytest's tmp_path is private to this user.
-    conf.write_text(
-        f"listener {port} 127.0.0.1\nallow_anonymous false\npersistence false\n"
-        f"password_file {passwords}\nacl_file {acl}\nuser root\n",
-        encoding="utf-8",
+    settings = (
+        f"allow_anonymous false\npersistence false\n"
+        f"password_file {passwords}\nacl_file {acl}\nuser root\n"
     )
-    broker = Broker(port=port, conf=conf)
-    broker.start()
-    yield broker
-    broker.stop()
+    with running_broker(tmp_path, settings) as broker:
+        yield broker
 
 
 @asynccontextmanager

@@ -29,7 +29,7 @@ from assistant.transports.mqtt import (
 )
 from assistant.transports.mqtt_options import backoff_delay
 from assistant.transports.mqtt_topics import topic_matches
-from tests.conftest import Broker, free_port
+from tests.conftest import Broker, free_port, running_broker
 
 
 def _config(broker: Broker, **extra: object) -> MqttConfig:
@@ -39,19 +39,13 @@ def _config(broker: Broker, **extra: object) -> MqttConfig:
 @pytest.fixture
 def persistent_broker(tmp_path: Path) -> Iterator[Broker]:
     """A mosquitto that keeps sessions and queued QoS 1 messages across a restart."""
-    port = free_port()
-    conf = tmp_path / "mosquitto.conf"
-    conf.write_text(
-        # "user root": as root, mosquitto would otherwise switch to user
-        # "mosquitto", which cannot write the database into the test's directory.
-        f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence true\nuser root\n"
-        f"persistence_location {tmp_path}/\n",
-        encoding="utf-8",
+    # "user root": as root, mosquitto would otherwise switch to user
+    # "mosquitto", which cannot write the database into the test's directory.
+    settings = (
+        f"allow_anonymous true\npersistence true\nuser root\npersistence_location {tmp_path}/\n"
     )
-    b = Broker(port=port, conf=conf)
-    b.start()
-    yield b
-    b.stop()
+    with running_broker(tmp_path, settings) as b:
+        yield b
 
 
 class FleetSubscriber:

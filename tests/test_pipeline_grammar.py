@@ -17,13 +17,11 @@ from pathlib import Path
 import pytest
 
 from assistant.audio.wav import read_wav
-from assistant.config import Settings
 from assistant.devices.entities import Entity
 from assistant.devices.registry import Registry
 from assistant.pipeline.grammar_refresh import GrammarRefresh
 from assistant.pipeline.messages import Utterance
 from assistant.pipeline.turn import TurnRunner
-from assistant.stt import create_engine
 from assistant.stt.vosk import VoskEngine
 from assistant.understanding.origin import Origin
 from assistant.understanding.outcome import Outcome
@@ -33,14 +31,6 @@ from tests.pipeline_support import silence
 pytestmark = pytest.mark.slow
 
 SETTLE = 0.2
-
-
-@pytest.fixture(scope="module")
-def vosk_ko() -> VoskEngine:
-    settings = Settings.model_validate({"stt": {"engine": "vosk", "language": "ko"}})
-    engine = create_engine(settings)
-    assert isinstance(engine, VoskEngine)
-    return engine
 
 
 def _thing(name: str) -> Entity:

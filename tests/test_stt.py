@@ -27,14 +27,6 @@ def _feed(engine: SttEngine, wav: Path) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def vosk_ko() -> VoskEngine:
-    settings = Settings.model_validate({"stt": {"engine": "vosk", "language": "ko"}})
-    engine = create_engine(settings)
-    assert isinstance(engine, VoskEngine)
-    return engine
-
-
-@pytest.fixture(scope="module")
 def whisper() -> SttEngine:
     return create_engine(Settings())
 
