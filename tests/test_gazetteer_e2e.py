@@ -39,21 +39,32 @@ async def test_misheard_names_and_follow_ups_reach_the_fleet(
         on, off, desk_on, desk_off, lamp, capital = [json.loads(x) for x in out.splitlines()]
         assert on["handled_by"] == "gazetteer"
         assert on["actions"] == [
-            {"entity_id": "light.kitchen_ceiling", "action": "turn_on", "params": {}}
+            {
+                "entity_id": "light.kitchen_ceiling",
+                "action": "turn_on",
+                "params": {},
+                "confirmed": True,
+            }
         ]
         assert off["handled_by"] == "gazetteer"
         assert off["actions"] == [
-            {"entity_id": "light.kitchen_ceiling", "action": "turn_off", "params": {}}
+            {
+                "entity_id": "light.kitchen_ceiling",
+                "action": "turn_off",
+                "params": {},
+                "confirmed": True,
+            }
         ]
         assert desk_on["handled_by"] == "template"
         assert desk_off["actions"] == [
-            {"entity_id": "light.desk_lamp", "action": "turn_off", "params": {}}
+            {"entity_id": "light.desk_lamp", "action": "turn_off", "params": {}, "confirmed": True}
         ]
         assert lamp["actions"] == [
             {
                 "entity_id": "light.reading_lamp",
                 "action": "set_brightness",
                 "params": {"brightness": 40},
+                "confirmed": True,
             }
         ]
         assert "Did you mean" not in lamp["reply"]
@@ -98,7 +109,12 @@ async def test_a_misheard_shared_name_asks_which_one(broker: Broker, tmp_path: P
         assert asked["reply"] == "Which one: Ceiling Light in Bedroom or Ceiling Light in Kitchen?"
         assert asked["actions"] == []
         assert done["actions"] == [
-            {"entity_id": "light.bedroom_ceiling", "action": "turn_on", "params": {}}
+            {
+                "entity_id": "light.bedroom_ceiling",
+                "action": "turn_on",
+                "params": {},
+                "confirmed": True,
+            }
         ]
         await fleet.wait_for_state("light.bedroom_ceiling", "on")
         assert [r.entity_id for r in fleet.received] == ["light.bedroom_ceiling"]
