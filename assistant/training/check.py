@@ -36,7 +36,7 @@ class CheckResult:
 def check_adapter(
     base: Path, adapter: Path | None, data_dir: Path, limit: int = 20, threads: int = 2
 ) -> CheckResult:
-    """Run the first `limit` test sentences of `data_dir` through base + adapter."""
+    """Run `limit` test sentences of `data_dir`, spread over the file, through base + adapter."""
     from llama_cpp import Llama
     from llama_cpp.llama_grammar import LlamaGrammar
 
@@ -50,12 +50,11 @@ def check_adapter(
         n_threads=threads,
         verbose=False,
     )
-    records = []
     with (data_dir / "test.jsonl").open(encoding="utf-8") as handle:
-        for line in handle:
-            records.append(json.loads(line))
-            if len(records) >= limit:
-                break
+        every = [json.loads(line) for line in handle]
+    # Evenly spread over the file: templates, paraphrases and negatives of every test home.
+    stride = max(1, len(every) // max(1, limit))
+    records = every[::stride][:limit]
     grammars: dict[int, Any] = {}
     parsed = exact = 0
     samples = []
