@@ -95,6 +95,21 @@ def load_base(path: Path) -> tuple[Any, Any]:
     return tokenizer, model
 
 
+def save_base_config(model: Any, tokenizer: Any, directory: Path) -> None:
+    """The base's HF config and tokenizer, as llama.cpp's LoRA converter reads them.
+
+    A config loaded from GGUF names no architecture and carries the GGUF
+    quantization entry; the converter needs the first and chokes on the second.
+    """
+    directory.mkdir(parents=True, exist_ok=True)
+    config = model.config.to_dict()
+    config["architectures"] = [type(model).__name__]
+    config.pop("quantization_config", None)
+    text = json.dumps(config, indent=2, sort_keys=True) + "\n"
+    (directory / "config.json").write_text(text, encoding="utf-8")
+    tokenizer.save_pretrained(str(directory))
+
+
 def _pad_id(tokenizer: Any) -> int:
     pad = tokenizer.pad_token_id
     return int(tokenizer.eos_token_id if pad is None else pad)
@@ -164,9 +179,7 @@ def run(
     load_started = time.perf_counter()
     tokenizer, model = load_base(base)
     load_s = time.perf_counter() - load_started
-    (out / "base-hf").mkdir(exist_ok=True)
-    model.config.save_pretrained(str(out / "base-hf"))
-    tokenizer.save_pretrained(str(out / "base-hf"))
+    save_base_config(model, tokenizer, out / "base-hf")
     lora = LoraConfig(
         r=recipe.lora.rank,
         lora_alpha=recipe.lora.alpha,
@@ -183,12 +196,7 @@ def run(
         )
     losses, tokens, train_s = _train(torch, model, examples, recipe.train, _pad_id(tokenizer))
     model.save_pretrained(str(out / "adapter"))
-    from .convert import convert_adapter
-
-    gguf = convert_adapter(
-        out / "adapter", out / "base-hf", out / "adapter.gguf", recipe.output.gguf_type
-    )
-    report = {
+    report: dict[str, Any] = {
         "base": {"path": str(base), **asdict(recipe.base)},
         "data": manifest,
         "device": device,
@@ -204,11 +212,18 @@ def run(
         "loss_first": losses[0],
         "loss_last_10": sum(losses[-10:]) / len(losses[-10:]),
         "losses": [round(x, 4) for x in losses],
-        "adapter_gguf": {
-            "path": str(gguf),
-            "bytes": gguf.stat().st_size,
-            "sha256": sha256_file(gguf),
-        },
+    }
+    # Written before the conversion too: a failed conversion keeps the training numbers.
+    (out / "report.json").write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    from .convert import convert_adapter
+
+    gguf = convert_adapter(
+        out / "adapter", out / "base-hf", out / "adapter.gguf", recipe.output.gguf_type
+    )
+    report["adapter_gguf"] = {
+        "path": str(gguf),
+        "bytes": gguf.stat().st_size,
+        "sha256": sha256_file(gguf),
     }
     (out / "report.json").write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     return report
