@@ -14,6 +14,9 @@ from typing import Any
 from assistant.config import Settings
 from assistant.errors import UserError
 
+# What `run` imports (the `train` extra); checked first for one clear line.
+TRAIN_MODULES = ("torch", "transformers", "peft", "gguf", "tqdm")
+
 
 def register(sub: Any, common: argparse.ArgumentParser) -> None:
     """Add `train` with its three steps."""
@@ -62,13 +65,19 @@ def _data(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _run(args: argparse.Namespace, settings: Settings) -> int:
+    import importlib.util
+
     from assistant.training.recipe import load_recipe
 
     recipe = load_recipe(args.recipe)
-    try:
-        from assistant.training.finetune import run
-    except ImportError as error:
-        raise UserError(f"training needs the 'train' extra ({error.name} is missing)") from None
+    missing = [m for m in TRAIN_MODULES if importlib.util.find_spec(m) is None]
+    if missing:
+        raise UserError(
+            f"training needs the 'train' extra (pip install 'assistant[train]'): "
+            f"{', '.join(missing)} missing"
+        )
+    from assistant.training.finetune import run
+
     report = run(recipe, args.out or Path(recipe.output.dir), base=args.base)
     gguf = report["adapter_gguf"]
     print(
