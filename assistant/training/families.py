@@ -67,12 +67,20 @@ FAMILIES: tuple[Family, ...] = (
         "the {floor} {kind} can go off", "shut off the {floor} {kind}",
     )),
     Family("kind.on", kind_only("HassTurnOn"), (
-        "open up the {kind}", "put the {kind} on", "get the {kind} going",
-        "i want the {kind} on", "the {kind}, on please", "could you do the {kind}",
+        "put the {kind} on", "get the {kind} going", "i want the {kind} on",
+        "the {kind}, on please", "could you do the {kind}", "let's have the {kind} on",
     )),
     Family("kind.off", kind_only("HassTurnOff"), (
-        "shut the {kind}", "the {kind} off", "close up the {kind}",
-        "i'm done with the {kind}", "could you do the {kind} off", "bring the {kind} down",
+        "the {kind} off", "i'm done with the {kind}", "kill the {kind}",
+        "could you do the {kind} off", "no more {kind}", "shut off the {kind}",
+    )),
+    Family("kind.open", kind_only("HassTurnOn", covers=True), (
+        "open up the {kind}", "get the {kind} open", "the {kind} up please",
+        "raise the {kind}", "let's open the {kind}", "could you open the {kind}",
+    )),
+    Family("kind.close", kind_only("HassTurnOff", covers=True), (
+        "shut the {kind}", "close up the {kind}", "bring the {kind} down",
+        "get the {kind} closed", "the {kind} down please", "lower the {kind}",
     )),
     Family("bright.value", named_value("HassLightSet", _LIGHT, _BRIGHT, (5, 100), _BRIGHT), (
         "{dev} at {num} percent", "dim {dev} to {num}", "make {dev} {num} percent bright",

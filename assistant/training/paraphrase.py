@@ -159,17 +159,19 @@ def floor_kind(intent: str, domain: str) -> Pick:
     return pick
 
 
-def kind_only(intent: str) -> Pick:
-    """A kind of device without its name: {domain} or {domain, device_class} for covers."""
+def kind_only(intent: str, covers: bool = False) -> Pick:
+    """A kind of device without its name: {domain}, or for covers {domain, device_class}."""
 
     def pick(home: Home, rng: random.Random) -> tuple[Fill, list[IntentCall]] | None:
-        classes = sorted({e.device_class for e in home.of_domain("cover") if e.device_class})
-        classes = [c for c in classes if c in CLASS_WORDS]
-        domains = [d for d in ("light", "fan") if home.of_domain(d)]
-        if classes and (not domains or rng.random() < 0.4):
+        if covers:
+            classes = sorted({e.device_class for e in home.of_domain("cover") if e.device_class})
+            classes = [c for c in classes if c in CLASS_WORDS]
+            if not classes:
+                return None
             cls = rng.choice(classes)
             slots = {"domain": "cover", "device_class": cls}
             return {"kind": CLASS_WORDS[cls]}, [IntentCall(intent, slots)]
+        domains = [d for d in ("light", "fan") if home.of_domain(d)]
         if not domains:
             return None
         domain = rng.choice(domains)
