@@ -1,0 +1,60 @@
+"""Sentences that must produce no call: chit-chat, other topics, devices the home lacks.
+
+The label of each is ``{"intent":"none"}``.  Like the paraphrases, negatives
+come in families of wordings split by ``pattern_split``.
+"""
+
+from __future__ import annotations
+
+import random
+
+from .homes import Home
+from .paraphrase import pattern_split
+
+CHIT_CHAT = (
+    "how are you", "tell me a joke", "thanks a lot", "good morning", "what's your name",
+    "i love you", "you're funny", "are you listening", "how was your day", "good night",
+    "that's great", "sing me a song", "who made you", "hello there",
+)  # fmt: skip
+OTHER_TOPICS = (
+    "what's the capital of france", "play some jazz", "how far away is the moon",
+    "order a pizza", "what's the weather tomorrow", "call my mum", "who won the game last night",
+    "how do you spell necessary", "what's two plus two", "book a table for four",
+    "read me the news", "how tall is mount everest", "translate hello into spanish",
+    "when does the bakery open",
+)  # fmt: skip
+# Devices no synthetic home has: asking for them must not act on something else.
+MISSING_DEVICES = (
+    "sauna", "hot tub", "aquarium light", "pool pump", "espresso grinder", "record player",
+    "snow melter", "chicken coop door", "wine fridge", "treadmill", "karaoke machine",
+    "heated driveway", "bird feeder", "dog door", "pizza oven", "tesla charger",
+)  # fmt: skip
+MISSING_WORDINGS = (
+    "turn on the {missing}", "switch off the {missing}", "start the {missing}",
+    "open the {missing}", "is the {missing} on", "set the {missing} to 50 percent",
+    "could you power up the {missing}",
+)  # fmt: skip
+STATEMENTS = (
+    "i bought a new lamp yesterday", "the old fan was so noisy", "my sister has smart blinds",
+    "lights are expensive these days", "i read about door locks online",
+    "the neighbours painted their garage door", "my phone needs charging",
+)  # fmt: skip
+GROUPS = {"chat": CHIT_CHAT, "topic": OTHER_TOPICS, "statement": STATEMENTS}
+
+
+def negative(home: Home, rng: random.Random, split: str) -> tuple[str, str] | None:
+    """(pattern id, sentence) of one negative whose wording belongs to `split`."""
+    kind = rng.choice(("chat", "topic", "statement", "missing", "missing"))
+    if kind == "missing":
+        wordings = [w for i, w in enumerate(MISSING_WORDINGS) if pattern_split(i) == split]
+        names = home.vocabulary().names
+        said = {n.casefold() for n in names}
+        missing = [m for m in MISSING_DEVICES if not any(word in said for word in m.split())]
+        if not wordings or not missing:
+            return None
+        index = MISSING_WORDINGS.index(rng.choice(wordings))
+        return f"none.missing:{index}", MISSING_WORDINGS[index].format(missing=rng.choice(missing))
+    pool = GROUPS[kind]
+    allowed = [i for i in range(len(pool)) if pattern_split(i) == split]
+    index = rng.choice(allowed)
+    return f"none.{kind}:{index}", pool[index]
