@@ -80,7 +80,7 @@ def _choice(payload: str, options: dict[str, str]) -> str:
     return options[payload]
 
 
-Handler = Callable[[EntitySpec, str | None, dict[str, Any], str, str], str | None]
+CommandBehaviour = Callable[[EntitySpec, str | None, dict[str, Any], str, str], str | None]
 
 
 def apply_command(spec: EntitySpec, current: EntityState, role: str, payload: str) -> EntityState:
@@ -226,7 +226,7 @@ def _scene(
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
-_HANDLERS: dict[str, Handler] = {
+_HANDLERS: dict[str, CommandBehaviour] = {
     "light": _light,
     "switch": _switch,
     "fan": _fan,

@@ -35,18 +35,18 @@ from assistant.transports.mqtt_options import (
 )
 from assistant.transports.mqtt_outbox import CommandExpired, Outbox, Published
 from assistant.transports.mqtt_subscriptions import (
-    Handler,
     Incoming,
     InvalidTopic,
+    MessageHandler,
     Rejected,
     Subscriptions,
 )
 
 __all__ = [
     "CommandExpired",
-    "Handler",
     "Incoming",
     "InvalidTopic",
+    "MessageHandler",
     "MqttConnection",
     "Published",
     "Rejected",
@@ -162,7 +162,7 @@ class MqttConnection:
 
     # --- subscriptions and publishing --------------------------------------
     def subscribe(
-        self, topic_filter: str, handler: Handler, on_rejected: Rejected | None = None
+        self, topic_filter: str, handler: MessageHandler, on_rejected: Rejected | None = None
     ) -> Callable[[], None]:
         """Call `handler(message)` for every message matching the filter; returns unsubscribe.
 

@@ -42,7 +42,7 @@ class Incoming:
     retain: bool = False
 
 
-Handler = Callable[[Incoming], None]
+MessageHandler = Callable[[Incoming], None]
 Rejected = Callable[[str, str], None]  # (topic filter, reason)
 
 
@@ -52,7 +52,7 @@ class InvalidTopic(UserError):
 
 @dataclass(frozen=True, eq=False)
 class _Entry:
-    handler: Handler
+    handler: MessageHandler
     on_rejected: Rejected | None
 
 
@@ -75,7 +75,7 @@ class Subscriptions:
         self._wakeup = asyncio.Event()
 
     def add(
-        self, topic_filter: str, handler: Handler, on_rejected: Rejected | None
+        self, topic_filter: str, handler: MessageHandler, on_rejected: Rejected | None
     ) -> Callable[[], None]:
         """Register a handler; returns the function that removes it.  InvalidTopic if bad."""
         problem = topic_problem(topic_filter, is_filter=True)

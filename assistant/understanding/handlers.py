@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-Handler = Callable[["IntentContext"], Awaitable[str | None]]
+IntentHandler = Callable[["IntentContext"], Awaitable[str | None]]
 SensitivePolicy = Callable[[Entity, ActionName], bool]
 
 
@@ -54,7 +54,7 @@ class HandlerSpec:
     """A registered handler with its schema."""
 
     schema: IntentSchema
-    func: Handler
+    func: IntentHandler
     module: str
     llm: bool = True  # offered to the LLM fallback (its prompt and grammar)
 
@@ -106,7 +106,7 @@ def intent_handler(
     sensitive: bool = False,
     llm: bool = True,
     registry: HandlerRegistry | None = None,
-) -> Callable[[Handler], Handler]:
+) -> Callable[[IntentHandler], IntentHandler]:
     """Register `func` as the handler of intent `name` (the key of its sentences YAML).
 
     The name is written here only: the schema that describes its `slots` to
@@ -117,7 +117,7 @@ def intent_handler(
     """
     schema = IntentSchema(name, description or name, slots, sensitive=sensitive)
 
-    def decorate(func: Handler) -> Handler:
+    def decorate(func: IntentHandler) -> IntentHandler:
         (registry or HANDLERS).register(HandlerSpec(schema, func, func.__module__, llm))
         return func
 
