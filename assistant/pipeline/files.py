@@ -18,8 +18,9 @@ from assistant.audio import SAMPLE_RATE
 from assistant.audio.sources import WavSource
 from assistant.audio.wav import write_wav
 from assistant.pipeline.listener import CommandReady, Listener, NothingSaid, WakeHeard
-from assistant.pipeline.messages import TIMING_DECIMALS, TurnResult, Utterance, elapsed_ms
+from assistant.pipeline.messages import TIMING_DECIMALS, TurnResult, Utterance
 from assistant.pipeline.turn import TurnRunner
+from assistant.timing import elapsed_ms
 
 
 @dataclass(frozen=True)

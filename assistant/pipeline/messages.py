@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
@@ -14,15 +13,6 @@ if TYPE_CHECKING:
     from assistant.understanding.outcome import Outcome
 
 StartedBy = Literal["wake", "follow-up", "no-wake", "ask"]
-
-
-def elapsed_ms(start: float, end: float | None = None) -> float:
-    """Milliseconds from `start` to `end` (default: now) on the pipeline's clock.
-
-    The pipeline stamps frames and ends of speech with time.monotonic(), so
-    every stage timing is measured on that clock.
-    """
-    return ((time.monotonic() if end is None else end) - start) * 1000.0
 
 
 @dataclass(frozen=True)

@@ -20,8 +20,9 @@ from typing import TYPE_CHECKING, Protocol
 from assistant.audio import SAMPLE_RATE, Samples
 from assistant.pipeline.grammar_refresh import GrammarRefresh
 from assistant.pipeline.listener import StreamFeeder
-from assistant.pipeline.messages import StartedBy, TurnResult, Utterance, elapsed_ms
+from assistant.pipeline.messages import StartedBy, TurnResult, Utterance
 from assistant.stt import SttEngine
+from assistant.timing import elapsed_ms
 from assistant.understanding.origin import VOICE, Origin
 
 if TYPE_CHECKING:

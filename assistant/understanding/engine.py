@@ -22,6 +22,7 @@ from collections.abc import Callable, Mapping, Sequence
 
 from assistant.devices.entities import Entity, Executor
 from assistant.devices.registry import Registry
+from assistant.timing import elapsed_ms
 from assistant.understanding.calls import IntentCall, IntentSchema, Vocabulary
 from assistant.understanding.compound import CompoundSplitter
 from assistant.understanding.conversation import Announce, Conversation, PendingConfirmation
@@ -175,13 +176,13 @@ class Understanding:
 
     async def _process(self, text: str, origin: Origin) -> Outcome:
         conv = self.conversation(origin)
-        started = time.perf_counter()
+        started = time.monotonic()
         timings: Timings = {"understanding": 0.0, "llm": 0.0, "dispatch": 0.0}
         clean = " ".join(text.strip().split())
         conv.remember(clean)
 
         def outcome(calls: Sequence[IntentCall], done: Dispatched, by: str | None) -> Outcome:
-            timings["total"] = _ms(started)
+            timings["total"] = elapsed_ms(started)
             return Outcome.of(text, calls, done, by, timings)
 
         if conv.pending is not None:
@@ -195,14 +196,14 @@ class Understanding:
             steps = await self._ask_fallback(clean, timings)
             handled_by = "llm" if steps else None
         if not steps:
-            t0 = time.perf_counter()
+            t0 = time.monotonic()
             steps = self._match_templates(clean)
-            timings["understanding"] += _ms(t0)
+            timings["understanding"] += elapsed_ms(t0)
             handled_by = "template" if steps else None
         if not steps:
-            t0 = time.perf_counter()
+            t0 = time.monotonic()
             found = self.gazetteer.understand(clean, origin_key=origin.key, context_area=self.area)
-            timings["understanding"] += _ms(t0)
+            timings["understanding"] += elapsed_ms(t0)
             if found.refusal is not None:  # ambiguous or impossible: say so, never guess
                 return outcome([], Dispatched(replies=[found.refusal]), "gazetteer")
             steps = [Step(c, {}, r) for c, r in zip(found.calls, found.responses, strict=True)]
@@ -211,17 +212,17 @@ class Understanding:
             steps = await self._ask_fallback(clean, timings)
             handled_by = "llm" if steps else None
         if not steps:
-            t0 = time.perf_counter()
+            t0 = time.monotonic()
             reply = self._explain_no_match(clean)
-            timings["understanding"] += _ms(t0)
+            timings["understanding"] += elapsed_ms(t0)
             return outcome([], Dispatched(replies=[reply]), None)
 
         if handled_by in ("template", "llm"):
             # "turn it off" after this command refers to the devices it named.
             self.gazetteer.note_targets(origin.key, [s.call for s in steps])
-        t0 = time.perf_counter()
+        t0 = time.monotonic()
         done = await self._dispatch(steps, conv, origin, handled_by)
-        timings["dispatch"] = _ms(t0)
+        timings["dispatch"] = elapsed_ms(t0)
         return outcome([s.call for s in steps], done, handled_by)
 
     def _match_templates(self, text: str) -> list[Step]:
@@ -233,13 +234,13 @@ class Understanding:
     async def _ask_fallback(self, text: str, timings: Timings) -> list[Step]:
         if self.fallback is None:
             return []
-        t0 = time.perf_counter()
+        t0 = time.monotonic()
         try:
             calls = await ask_fallback(
                 self.fallback, text, self.handlers.schemas(llm_only=True), self.vocabulary()
             )
         finally:
-            timings["llm"] += _ms(t0)
+            timings["llm"] += elapsed_ms(t0)
         return [Step(call) for call in calls]
 
     def _explain_no_match(self, text: str) -> str:
@@ -267,10 +268,10 @@ class Understanding:
             return calls, Dispatched(replies=[self.replies.say("too_late")]), by
         if no:
             return calls, Dispatched(replies=[self.replies.say("cancelled")]), by
-        t0 = time.perf_counter()
+        t0 = time.monotonic()
         step = Step(pending.call, pending.texts, pending.response)
         done = await self._dispatch([step], conv, origin, by, confirmed=True)
-        timings["dispatch"] = _ms(t0)
+        timings["dispatch"] = elapsed_ms(t0)
         return calls, done, by
 
     def _ask(self, conv: Conversation, step: Step, by: str | None, ask: NeedsConfirmation) -> str:
@@ -387,7 +388,3 @@ class Understanding:
             message = self.replies.say("timer_done")
         if self.announce is not None:
             await self.announce(message)
-
-
-def _ms(since: float) -> float:
-    return (time.perf_counter() - since) * 1000.0
