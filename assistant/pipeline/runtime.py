@@ -258,17 +258,22 @@ class Runtime:
         self.status(f"{'grammar':<14} on     {count} phrases")
 
     async def _use_bias(self, stt: PhraseBiased) -> None:
-        """Whisper: the live names and areas of the home as its prompt."""
+        """Whisper: the live names and areas of the home (and the answers) as its prompt."""
         from assistant.stt.bias import home_words
 
         assert self.turns is not None
         assert self.devices is not None
         registry = self.devices.registry
-        self.grammar = GrammarRefresh(stt, lambda: home_words(registry))
+
+        def names() -> list[str]:
+            # The answers too: with the names alone, beam search heard "no" as "Hello".
+            return [*home_words(registry), *FOLLOW_UP_PHRASES]
+
+        self.grammar = GrammarRefresh(stt, names)
         count = await self.grammar.start(registry)
         self.turns.grammar = self.grammar
         await self.turns.apply_grammar()
-        self.status(f"{'stt bias':<14} on     {count} names")
+        self.status(f"{'stt bias':<14} on     {count} words")
 
     def _load_fallback(self) -> Fallback | None:
         """The LLM fallback, or None with one status line saying why not."""
