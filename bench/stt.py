@@ -1,13 +1,18 @@
 """Speech recognition benchmark: speed, latency, idle CPU, memory and start-up.
 
-    .venv/bin/python bench/stt.py [results.json]
+    .venv/bin/python bench/stt.py [results.json] [--bias HOME] [--beam N]
+
+``--bias example`` gives Whisper the names of the example home (as `run` gives
+it the live devices' names); ``--beam`` overrides ``[stt] beam_size``.  Run it
+again with ``CT2_FORCE_CPU_ISA=AVX2`` to see another machine's numerics.
 
 Each measurement runs in its own Python process so that its peak RSS and CPU
 time are its own:
 
 - whisper / vosk-ko: real-time factor (decode time / audio time) over an
   espeak-ng set, per-utterance latency from the end of the audio to the final
-  text (median, p95), word error rate, peak RSS.  Frames arrive in 100 ms
+  text (median, p95), word error rate (overall and per voice), peak RSS.  The
+  English set is spoken by its own voices and again by ``EXTRA_VOICES``.  Frames arrive in 100 ms
   blocks as from a microphone; for Vosk the end-of-audio latency is the last
   block plus ``finish()``, since streaming already decoded the rest.
 - wake-idle: the wake-word detector alone, fed real-time-paced low noise in
@@ -20,7 +25,9 @@ No pass/fail: the numbers go on stdout as a table and into the JSON file.
 
 from __future__ import annotations
 
+import argparse
 import json
+import os
 import re
 import resource
 import shutil
@@ -54,6 +61,8 @@ EN_COMMANDS = [
     ("set the heating to nineteen degrees", "en-gb", 130),
     ("close the garage door", "en-us", 200),
 ]
+EXTRA_VOICES = [("en-us+m3", 160), ("en-gb-x-rp", 150)]
+"""Each English command again in these voices (WER varies more by voice than by option)."""
 KO_COMMANDS = [
     "불 켜",
     "불 꺼",
@@ -102,19 +111,33 @@ def _peak_rss_mb() -> float:
 # --- parts, each run in a child process -------------------------------------
 
 
-def part_engine(kind: str, wavdir: Path) -> dict[str, Any]:
+def _english() -> list[tuple[str, str, int]]:
+    """(text, voice, speed) of every English recording."""
+    extra = [(text, voice, speed) for voice, speed in EXTRA_VOICES for text, _, _ in EN_COMMANDS]
+    return [*EN_COMMANDS, *extra]
+
+
+def part_engine(kind: str, wavdir: Path, bias: str | None, beam: int | None) -> dict[str, Any]:
     """Decode the espeak set with one engine; latency from end of audio to text."""
     from assistant.audio.wav import read_wav
+    from assistant.commands.transcribe import home_names
     from assistant.config import Settings
-    from assistant.stt import create_engine
+    from assistant.stt import PhraseBiased, create_engine
 
     language = "ko" if kind == "vosk" else "en"
-    settings = Settings.model_validate({"stt": {"engine": kind, "language": language}})
+    stt: dict[str, Any] = {"engine": kind, "language": language}
+    if beam is not None:
+        stt["beam_size"] = beam
+    settings = Settings.model_validate({"stt": stt})
     t0 = time.perf_counter()
     engine = create_engine(settings)
     load_s = time.perf_counter() - t0
-    texts = KO_COMMANDS if kind == "vosk" else [c[0] for c in EN_COMMANDS]
+    if bias is not None and isinstance(engine, PhraseBiased):
+        engine.set_bias(home_names(bias))
+    english = _english()
+    texts = KO_COMMANDS if kind == "vosk" else [c[0] for c in english]
     latencies, decode_total, audio_total, errors, words = [], 0.0, 0.0, 0, 0
+    per_voice: dict[str, list[int]] = {}
     samples: list[dict[str, str]] = []
     for index, text in enumerate(texts):
         audio = read_wav(wavdir / f"{kind}{index:02}.wav")
@@ -133,12 +156,18 @@ def part_engine(kind: str, wavdir: Path) -> dict[str, Any]:
         audio_total += audio.size / 16000
         if kind == "whisper":
             ref, hyp = _words(text), _words(result.text)
-            errors += _distance(ref, hyp)
+            wrong = _distance(ref, hyp)
+            errors += wrong
             words += len(ref)
+            tally = per_voice.setdefault(english[index][1], [0, 0])
+            tally[0] += wrong
+            tally[1] += len(ref)
         samples.append({"said": text, "heard": result.text})
     out: dict[str, Any] = {
         "engine": kind,
         "model": engine.model_name,
+        "bias": bias,
+        "beam_size": settings.stt.beam_size,
         "utterances": len(texts),
         "audio_seconds": round(audio_total, 2),
         "load_seconds": round(load_s, 2),
@@ -150,6 +179,7 @@ def part_engine(kind: str, wavdir: Path) -> dict[str, Any]:
     }
     if words:
         out["wer"] = round(errors / words, 3)
+        out["wer_by_voice"] = {voice: round(e / n, 3) for voice, (e, n) in per_voice.items()}
     return out
 
 
@@ -233,25 +263,33 @@ def main() -> int:
     if len(sys.argv) > 1 and sys.argv[1] == "--part":
         name = sys.argv[2]
         if name == "engine":
-            result = part_engine(sys.argv[3], Path(sys.argv[4]))
+            bias = sys.argv[5] or None
+            beam = int(sys.argv[6]) if sys.argv[6] else None
+            result = part_engine(sys.argv[3], Path(sys.argv[4]), bias, beam)
         elif name == "wake-idle":
             result = part_wake_idle()
         else:
             result = part_ready()
         print(json.dumps(result, ensure_ascii=False))
         return 0
-    out_path = Path(sys.argv[1]) if len(sys.argv) > 1 else Path("bench-stt.json")
+    parser = argparse.ArgumentParser(description="speech recognition benchmark")
+    parser.add_argument("out", nargs="?", type=Path, default=Path("bench-stt.json"))
+    parser.add_argument("--bias", metavar="HOME", help="Whisper: favour this home's names")
+    parser.add_argument("--beam", type=int, help="Whisper beam size (default: [stt] beam_size)")
+    args = parser.parse_args()
+    out_path: Path = args.out
+    beam = "" if args.beam is None else str(args.beam)
     with tempfile.TemporaryDirectory() as tmp:
         wavdir = Path(tmp)
-        for i, (text, voice, speed) in enumerate(EN_COMMANDS):
+        for i, (text, voice, speed) in enumerate(_english()):
             _speak(text, voice, speed, wavdir / f"whisper{i:02}.wav")
         for i, text in enumerate(KO_COMMANDS):
             _speak(text, "ko", 150, wavdir / f"vosk{i:02}.wav")
         results: dict[str, Any] = {}
         results["ready"], ready_s = _child("ready")
         results["ready"]["seconds_to_ready"] = round(ready_s, 2)
-        results["whisper"], _ = _child("engine", "whisper", str(wavdir))
-        results["vosk"], _ = _child("engine", "vosk", str(wavdir))
+        results["whisper"], _ = _child("engine", "whisper", str(wavdir), args.bias or "", beam)
+        results["vosk"], _ = _child("engine", "vosk", str(wavdir), "", "")
         results["wake_idle"], _ = _child("wake-idle")
     rows = [
         ("engine", "model", "RTF", "latency med", "latency p95", "WER", "load s", "peak RSS"),
@@ -273,6 +311,10 @@ def main() -> int:
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     for row in rows:
         print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)))
+    by_voice = results["whisper"]["wer_by_voice"]
+    print("whisper WER by voice: " + ", ".join(f"{v} {w:.1%}" for v, w in by_voice.items()))
+    isa = os.environ.get("CT2_FORCE_CPU_ISA", "native")
+    print(f"(whisper bias {args.bias or 'none'}, CTranslate2 instruction set {isa})")
     wake = results["wake_idle"]
     print(
         f"\nwake word idle: {wake['cpu_share_of_one_core']:.1%} of one core over "

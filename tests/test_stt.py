@@ -11,7 +11,7 @@ import pytest
 from assistant.audio.wav import iter_wav
 from assistant.config import Settings
 from assistant.errors import UserError
-from assistant.stt import PhraseRestrictable, SttEngine, create_engine
+from assistant.stt import PhraseBiased, PhraseRestrictable, SttEngine, create_engine
 from assistant.stt.vosk import VoskEngine, grammar_json
 from assistant.stt.whisper import WhisperEngine
 from tests.conftest import speak
@@ -88,9 +88,11 @@ def test_vosk_grammar_no_known_phrase_stays_free(vosk_ko: VoskEngine) -> None:
     assert vosk_ko.phrases is None
 
 
-def test_both_engines_take_phrases(vosk_ko: VoskEngine, whisper: SttEngine) -> None:
+def test_vosk_takes_phrases_and_whisper_a_bias(vosk_ko: VoskEngine, whisper: SttEngine) -> None:
     assert isinstance(vosk_ko, PhraseRestrictable)
-    assert isinstance(whisper, PhraseRestrictable)
+    assert not isinstance(vosk_ko, PhraseBiased)
+    assert isinstance(whisper, PhraseBiased)
+    assert not isinstance(whisper, PhraseRestrictable)
 
 
 def test_whisper_keeps_its_model_across_utterances(whisper: SttEngine, tmp_path: Path) -> None:

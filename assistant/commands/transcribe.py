@@ -5,6 +5,10 @@ Each file is one utterance: it is streamed in blocks, and only the first
 applies as it does to the microphone), so a long recording is processed in
 bounded memory and time.
 A bad file gets one line on stderr and the others are still transcribed.
+
+``--bias HOME`` tells Whisper the names of a home (a home YAML file as
+`simulate` reads it, or ``example`` for the shipped one), as `run` tells it
+the names of the live devices.
 """
 
 from __future__ import annotations
@@ -21,7 +25,8 @@ from assistant.audio import SAMPLE_RATE
 from assistant.audio.wav import iter_wav, wav_info
 from assistant.config import Settings
 from assistant.errors import UserError
-from assistant.stt import SttEngine, create_engine
+from assistant.stt import PhraseBiased, SttEngine, create_engine
+from assistant.stt.bias import unique
 from assistant.textsafe import clean, json_safe
 
 _BLOCK = 1600  # 100 ms: the size a microphone would deliver, good for streaming engines
@@ -33,6 +38,11 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     parser.add_argument("files", nargs="+", type=Path, metavar="FILE", help="WAV files")
     parser.add_argument("--engine", choices=("whisper", "vosk"), help="override [stt] engine")
     parser.add_argument("--model", help="catalog model name or directory (override [stt] model)")
+    parser.add_argument(
+        "--bias",
+        metavar="HOME",
+        help="favour the names of this home (YAML file, or 'example'); Whisper only",
+    )
     parser.add_argument("--json", action="store_true", help="one JSON object per file")
     parser.set_defaults(func=run)
 
@@ -46,6 +56,15 @@ class FileResult:
     audio_seconds: float
     fed_seconds: float
     decode_ms: float
+
+
+def home_names(home: str) -> list[str]:
+    """Names, aliases and areas of a home file ('example': the shipped home); UserError if bad."""
+    from assistant.simulate.home import load_example_home, load_home
+
+    spec = load_example_home() if home == "example" else load_home(Path(home))
+    names = [name for entity in spec.entities for name in (entity.name, *entity.aliases)]
+    return unique([*names, *(area.name for area in spec.areas)])
 
 
 def transcribe_file(engine: SttEngine, path: Path, max_seconds: float) -> FileResult:
@@ -82,7 +101,12 @@ def transcribe_file(engine: SttEngine, path: Path, max_seconds: float) -> FileRe
 def run(args: argparse.Namespace, settings: Settings) -> int:
     """Transcribe every file; exit 1 when any file could not be read."""
     t0 = time.perf_counter()
+    names = home_names(args.bias) if args.bias is not None else None
     engine = create_engine(settings, engine=args.engine, model=args.model)
+    if names is not None:
+        if not isinstance(engine, PhraseBiased):
+            raise UserError(f"--bias needs whisper; {engine.name} cannot be biased")
+        engine.set_bias(names)
     load_ms = (time.perf_counter() - t0) * 1000.0
     failed = 0
     max_seconds = settings.vad.max_utterance_seconds

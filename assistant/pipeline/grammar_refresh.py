@@ -1,4 +1,4 @@
-"""The one owner of a phrase-restricted STT's phrase list.
+"""The one owner of what the STT knows of the home: Vosk's phrases, Whisper's names.
 
 Vosk's grammar mode recognises only the phrases the home understands, so the
 list must follow the devices: a new or renamed lamp is a new phrase.  A
@@ -7,6 +7,9 @@ list must follow the devices: a new or renamed lamp is a new phrase.  A
 thread (hassil sampling takes a while in a large home) and keeps it until the
 next utterance begins, when the turn runner calls ``apply()`` on the thread
 that feeds the engine: an utterance is never cut by a grammar change.
+
+Whisper cannot be restricted, but it hears names better when told them: for
+a ``PhraseBiased`` engine the list is the home's names, handed to ``set_bias``.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ import threading
 from collections.abc import Callable, Sequence
 
 from assistant.devices.registry import Registry
-from assistant.stt import PhraseRestrictable
+from assistant.stt import PhraseBiased, PhraseRestrictable
 
 log = logging.getLogger(__name__)
 
@@ -25,15 +28,15 @@ SETTLE_SECONDS = 1.0
 """Quiet time after the last registry change before the list is rebuilt."""
 
 PhraseSource = Callable[[], Sequence[str]]
-"""Builds the phrases to expect now (blocking; runs in a worker thread)."""
+"""Builds the phrases (or names) to expect now (blocking; runs in a worker thread)."""
 
 
 class GrammarRefresh:
-    """Keeps `stt`'s phrases in step with the registry."""
+    """Keeps `stt`'s phrases (Vosk) or names (Whisper) in step with the registry."""
 
     def __init__(
         self,
-        stt: PhraseRestrictable,
+        stt: PhraseRestrictable | PhraseBiased,
         build: PhraseSource,
         *,
         settle_seconds: float = SETTLE_SECONDS,
@@ -71,8 +74,12 @@ class GrammarRefresh:
         """Between utterances, on the thread that feeds the engine: use the newest list."""
         with self._lock:
             phrases, self._pending = self._pending, None
-        if phrases is not None:
+        if phrases is None:
+            return
+        if isinstance(self.stt, PhraseRestrictable):
             self.stt.set_phrases(phrases)
+        else:
+            self.stt.set_bias(phrases)
 
     async def settled(self) -> None:
         """Return once no rebuild is waiting or running (wrap in a timeout)."""

@@ -26,7 +26,7 @@ from assistant.interface import ONLINE, Interface, Request
 from assistant.pipeline.grammar_refresh import GrammarRefresh
 from assistant.pipeline.listener import Listener
 from assistant.pipeline.turn import Synthesizer, TurnRunner
-from assistant.stt import PhraseRestrictable, SttEngine
+from assistant.stt import PhraseBiased, PhraseRestrictable, SttEngine
 from assistant.transports.mqtt import Incoming, MqttConnection, Retained
 from assistant.understanding.origin import Origin
 
@@ -210,6 +210,8 @@ class Runtime:
             self.listener.feeder = self.turns.feeder()
         if isinstance(stt, PhraseRestrictable) and settings.stt.grammar:
             await self._use_grammar(stt, understanding)
+        elif isinstance(stt, PhraseBiased):
+            await self._use_bias(stt, understanding)
 
     async def _load_listener(self) -> None:
         """The LLM (if on), then wake word and VAD."""
@@ -255,6 +257,24 @@ class Runtime:
         self.turns.grammar = self.grammar
         await self.turns.apply_grammar()
         self.status(f"{'grammar':<14} on     {count} phrases")
+
+    async def _use_bias(self, stt: PhraseBiased, understanding: Understanding) -> None:
+        """Whisper: the live names and areas of the home (and the answers) as its prompt."""
+        from assistant.stt.bias import home_words
+
+        assert self.turns is not None
+        assert self.devices is not None
+        registry = self.devices.registry
+
+        def names() -> list[str]:
+            # The answers too: with the names alone, beam search heard "no" as "Hello".
+            return [*home_words(registry), *understanding.replies.spoken_answers]
+
+        self.grammar = GrammarRefresh(stt, names)
+        count = await self.grammar.start(registry)
+        self.turns.grammar = self.grammar
+        await self.turns.apply_grammar()
+        self.status(f"{'stt bias':<14} on     {count} words")
 
     def _load_fallback(self) -> Fallback | None:
         """The LLM fallback, or None with one status line saying why not."""

@@ -6,7 +6,8 @@ text while it listens (when it can), and gives the final text on
 stays loaded for the life of the engine.
 
 Abilities only some engines have are protocols of their own, checked with
-``isinstance``: ``PhraseRestrictable`` (Vosk's grammar, Whisper's prompt).
+``isinstance``: ``PhraseRestrictable`` (Vosk's grammar: only those phrases) and
+``PhraseBiased`` (Whisper's prompt: the home's words made more likely).
 """
 
 from __future__ import annotations
@@ -50,13 +51,26 @@ class SttEngine(Protocol):
 
 @runtime_checkable
 class PhraseRestrictable(Protocol):
-    """An engine that can be told the phrases to expect (Vosk: only those; Whisper: a hint)."""
+    """An engine that can be told the only phrases to expect (Vosk's grammar mode)."""
 
     def set_phrases(self, phrases: Sequence[str] | None) -> None:
         """Expect these phrases from the next utterance on (None: recognise freely).
 
         Call between utterances, on the thread that feeds the engine: the
         utterance in progress is dropped.
+        """
+        ...
+
+
+@runtime_checkable
+class PhraseBiased(Protocol):
+    """An open-vocabulary engine that can be told the home's words (Whisper's prompt)."""
+
+    def set_bias(self, names: Sequence[str]) -> None:
+        """Favour these names (devices, aliases, areas) from the next utterance on.
+
+        An empty list: no bias.  Call between utterances, on the thread that
+        feeds the engine.
         """
         ...
 

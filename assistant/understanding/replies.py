@@ -52,6 +52,8 @@ class Replies:
     no: frozenset[str]
     compound_connectors: tuple[str, ...]
     out_of_domain: str
+    spoken_answers: tuple[str, ...] = ()
+    """The few answers people actually say, to bias an open-vocabulary recogniser."""
 
     def say(self, key: str, **values: str) -> str:
         """The reply `key` with `{name}` fields filled in."""
@@ -113,6 +115,9 @@ def load_replies(language: str) -> Replies:
         yes=_words(own, "yes", base),
         no=_words(own, "no", base),
         compound_connectors=tuple(str(c) for c in connectors or ()),
+        spoken_answers=tuple(
+            str(a) for a in own.get("spoken_answers", base.get("spoken_answers", ())) or ()
+        ),
         out_of_domain=_ha_no_intent(language)
         or _ha_no_intent(FALLBACK_LANGUAGE)
         or "Sorry, I couldn't understand that",
