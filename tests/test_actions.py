@@ -52,10 +52,13 @@ async def test_an_untyped_caller_gets_one_line_for_an_unknown_action() -> None:
         await executor.execute("light.x", "explode")  # type: ignore[arg-type]
 
 
-def test_the_json_shape_of_an_action_is_unchanged() -> None:
+def test_the_json_shape_of_an_action() -> None:
+    # The documented keys, plus whether the device's state confirmed it (None: nothing to
+    # confirm with).
     action = Action("light.kitchen", "set_brightness", {"brightness": 40})
     assert action.to_json() == {
-        "entity_id": "light.kitchen", "action": "set_brightness", "params": {"brightness": 40}
+        "entity_id": "light.kitchen", "action": "set_brightness", "params": {"brightness": 40},
+        "confirmed": None,
     }  # fmt: skip
     assert all(is_action(a) for a in ACTIONS)
     assert not is_action("turn_onn")
