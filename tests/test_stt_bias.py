@@ -60,7 +60,7 @@ def test_english_prompt_is_a_sentence_and_other_languages_a_list() -> None:
     english = bias_prompt(["Garden Sprinkler", "Desk Lamp"], "en", lambda s: len(s.split()))
     assert english is not None
     assert english.startswith("Turn on, turn off, open, close")
-    assert english.endswith("the garden sprinkler, the desk lamp.")
+    assert english.endswith("the garden sprinkler, the desk lamp. Set it to 21 degrees or 50%.")
     assert bias_prompt(["거실 불", "안방"], "ko", lambda s: len(s.split())) == "거실 불, 안방."
     assert bias_prompt([], "en", lambda s: len(s.split())) is None
 
