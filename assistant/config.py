@@ -280,6 +280,13 @@ class SiteConfig(_Section):
         "only that user publish to (README: Who may unlock the door). Requests on the shared "
         "assistant/<site>/ask can never unlock or open anything.",
     )
+    ha_discovery: bool = Field(
+        default=True,
+        description="With mqtt_interface: publish a retained Home Assistant device discovery "
+        "config at start (homeassistant/device/assistant_<site>/config), so the assistant "
+        "appears in Home Assistant with its state, mute switch, wake word and listen button. "
+        "Never removed automatically (README: In Home Assistant).",
+    )
     mqtt_say: Literal["anyone", "trusted"] = Field(
         default="anyone",
         description="Who may make the assistant speak: anyone on assistant/<site>/say "

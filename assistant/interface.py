@@ -12,6 +12,9 @@ Topics under ``assistant/<site>/``:
   ask for sensitive actions (README: "Who may unlock the door")
 - ``say`` or ``say/<user>`` (subscribed, per ``[site] mqtt_say``): a text to
   speak (announcements from automations)
+- ``mute``, ``wake_word``, ``listen``, ``event``: the assistant's own switch,
+  select, button and events (``assistant.integrations.controls``), which
+  Home Assistant finds through one discovery config (``ha_device``)
 
 Every ask carries the ``Origin`` of its topic: understanding keeps one
 conversation per origin, so a "yes" only answers a question asked on the
@@ -35,6 +38,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
+from assistant.integrations.controls import Activity, Control, ControlTopics, parse_control
 from assistant.textsafe import cap, clean, unicode_safe
 from assistant.understanding.origin import Origin
 
@@ -264,6 +268,9 @@ class Interface:
         self.dropped = 0
         """Requests dropped because the queue was full (each ask answered "busy")."""
         self._replies: set[asyncio.Task[None]] = set()
+        self.controls_topics = ControlTopics(self.topics.base)
+        self.controls: asyncio.Queue[Control] = asyncio.Queue(16)
+        """Mute / wake word / listen messages, for the live pipeline to apply."""
 
     @classmethod
     def from_settings(cls, site: SiteConfig, publish: PublishFn) -> Interface:
@@ -300,6 +307,31 @@ class Interface:
         """transcript, intent and reply of one turn."""
         for topic, payload in turn_payloads(self.topics, turn):
             await self._publish(topic, payload, False)
+
+    async def publish_event(self, activity: Activity) -> None:
+        """One event (wake, intent, error) for Home Assistant's event entity."""
+        message: dict[str, str | None] = {"event_type": activity.event_type}
+        message["site"] = self.topics.site
+        message.update((k, cap(v, MAX_TEXT) if v else v) for k, v in activity.data)
+        await self._publish(self.controls_topics.event, json.dumps(message), False)
+
+    async def publish_controls(self, muted: bool, wake_word: str | None) -> None:
+        """The retained states of the mute switch and the wake word select."""
+        await self._publish(self.controls_topics.mute, "ON" if muted else "OFF", True)
+        if wake_word is not None:
+            await self._publish(self.controls_topics.wake_word, wake_word, True)
+
+    def offer_control(self, topic: str, payload: bytes | str) -> bool:
+        """Queue the control a message on `topic` asks for; False if none (or too many)."""
+        control = parse_control(self.controls_topics, topic, payload)
+        if control is None:
+            return False
+        try:
+            self.controls.put_nowait(control)
+        except asyncio.QueueFull:
+            log.warning("too many control messages waiting: %s dropped", control.kind)
+            return False
+        return True
 
     def parse(self, topic: str, payload: bytes | str) -> Request | None:
         """A message on one of our topics -> a request (None when not ours or unusable)."""

@@ -12,7 +12,10 @@ falls behind the oldest frame is dropped and counted.  ``listen`` runs the
 wake/end-of-speech state machine; ``turns`` handles one conversation at a
 time and speaks the reply; a wake word during the reply cancels it.
 ``interface-out`` publishes state changes in order without ever blocking
-the audio path.  ``stop()`` cancels the tasks from the microphone inwards.
+the audio path; ``controls`` applies the interface's mute switch, wake word
+select and listen button at once, even during a turn.  While muted the wake
+word is not listened for; the listen button still starts a command.
+``stop()`` cancels the tasks from the microphone inwards.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from assistant.audio import SAMPLE_RATE, Samples
 from assistant.audio.sinks import AudioSink
 from assistant.audio.sources import AudioSource
 from assistant.errors import UserError
+from assistant.integrations.controls import Activity, Control, switched_wake_word
 from assistant.interface import Ask, Interface, Request, Say, State, TurnReport
 from assistant.pipeline.listener import CommandReady, Listener, NothingSaid, WakeHeard
 from assistant.pipeline.messages import Frame, TurnResult, Utterance
@@ -73,13 +77,15 @@ class LivePipeline:
         self.frames: asyncio.Queue[Frame | None] = asyncio.Queue(self.options.queue_frames)
         self.utterances: asyncio.Queue[Utterance | None] = asyncio.Queue(2)
         self.requests: asyncio.Queue[Request] = requests or asyncio.Queue(16)
-        self.outbox: asyncio.Queue[State | TurnReport] = asyncio.Queue(64)
+        self.outbox: asyncio.Queue[State | TurnReport | Activity] = asyncio.Queue(64)
         self.dropped_frames = 0
         self.dropped_reports = 0
         self.frames_in = 0
         self._speech: asyncio.Task[None] | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self.state: State = "idle"
+        self.muted = False
+        """The wake word is not listened for (the mute switch)."""
 
     # --- lifecycle ----------------------------------------------------------
     async def run(self, stop: asyncio.Event) -> None:
@@ -90,12 +96,15 @@ class LivePipeline:
             with contextlib.suppress(TimeoutError, UserError):
                 async with asyncio.timeout(0.5):
                     await self.interface.online()
+                    await self.interface.publish_controls(self.muted, self._wake_name())
         starts = {
             "interface-out": self._interface_out(),
             "turns": self._turns(),
             "listen": self._listen(),
             "audio-in": self._audio_in(),
         }
+        if self.interface is not None:
+            starts["controls"] = self._controls(self.interface.controls)
         self._tasks = [asyncio.create_task(coro, name=name) for name, coro in starts.items()]
         stopper = asyncio.create_task(stop.wait(), name="stop-wait")
         turns = self._tasks[1]
@@ -116,7 +125,7 @@ class LivePipeline:
     async def stop(self) -> None:
         """Cancel from the microphone inwards; publish what is queued and `offline`."""
         by_name = {task.get_name(): task for task in self._tasks}
-        for name in ("audio-in", "listen", "turns"):
+        for name in ("controls", "audio-in", "listen", "turns"):
             task = by_name.get(name)
             if task is not None and not task.done():
                 task.cancel()
@@ -165,11 +174,14 @@ class LivePipeline:
                     await self.utterances.put(event.utterance)
                 await self.utterances.put(None)
                 return
+            if self.muted and not self._taking_command():
+                continue  # muted: the wake word detector hears nothing
             event = self.listener.process(frame.samples, frame.at)
             if event is None:
                 continue
             if isinstance(event, WakeHeard):
                 log.info("wake word%s", " (barge-in)" if event.barge_in else "")
+                self._outbox(Activity("wake"))
                 if event.barge_in:
                     await self._cancel_speech()
                 self._set_state("listening")
@@ -231,6 +243,10 @@ class LivePipeline:
         if self.on_turn is not None:
             self.on_turn(result)
         o = result.outcome
+        if result.error is not None:
+            self._outbox(Activity("error", (("error", result.error),)))
+        elif o is not None and o.intent:
+            self._outbox(Activity("intent", (("intent", o.intent), ("text", result.transcript))))
         if result.transcript:
             await self._report_turn(
                 TurnReport(
@@ -291,6 +307,46 @@ class LivePipeline:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
 
+    # --- controls (mute switch, wake word select, listen button) -------------
+    def _taking_command(self) -> bool:
+        # A command already started (by the wake word, a question or the
+        # button) is heard out; "no-wake" listening is what muting stops.
+        return self.listener.mode == "command" and self.listener.started_by != "no-wake"
+
+    def _wake_name(self) -> str | None:
+        wake = self.listener.wake
+        return None if wake is None else wake.name
+
+    async def _controls(self, controls: asyncio.Queue[Control]) -> None:
+        while True:
+            control = await controls.get()
+            try:
+                await self._apply(control)
+                if self.interface is not None:
+                    await self.interface.publish_controls(self.muted, self._wake_name())
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - a control must not stop the assistant
+                log.warning("could not apply %s %r: %s", control.kind, control.value, exc)
+
+    async def _apply(self, control: Control) -> None:
+        if control.kind == "mute":
+            self.muted = control.value == "ON"
+            log.info("microphone %s", "muted" if self.muted else "unmuted")
+            if not self.muted and self.listener.mode != "command" and self.listener.wake:
+                self.listener.wake.reset()  # forget the audio from before the mute
+        elif control.kind == "listen":
+            if self.state != "idle":
+                log.info("listen button ignored: %s", self.state)
+                return
+            # Like a follow-up question: the next speech is the command.
+            self.listener.expect_command("follow-up")
+            self._set_state("listening")
+        else:
+            detector = await switched_wake_word(self.listener.wake, control.value)
+            if detector is not None:
+                self.listener.wake = detector
+
     # --- interface ----------------------------------------------------------
     def _set_state(self, state: State) -> None:
         if state != self.state:
@@ -312,7 +368,7 @@ class LivePipeline:
         except (UserError, OSError) as exc:
             log.warning("could not publish the reply to an ask: %s", exc)
 
-    def _outbox(self, item: State | TurnReport) -> None:
+    def _outbox(self, item: State | TurnReport | Activity) -> None:
         if self.interface is None:
             return
         if self.outbox.full():
@@ -329,6 +385,8 @@ class LivePipeline:
                     continue
                 if isinstance(item, TurnReport):
                     await self.interface.publish_turn(item)
+                elif isinstance(item, Activity):
+                    await self.interface.publish_event(item)
                 else:
                     await self.interface.set_state(item)
             except asyncio.CancelledError:

@@ -199,6 +199,8 @@ class Runtime:
 
         if self.options.interface and settings.site.mqtt_interface and self.connection:
             self._start_interface()
+            if settings.site.ha_discovery:
+                await self._publish_discovery()
 
         async def understand(text: str, origin: Origin) -> Outcome:
             return await understanding.process(text, origin=origin)
@@ -340,7 +342,26 @@ class Runtime:
             if request is not None:
                 interface.offer(request, self.requests)  # full: dropped, answered "busy"
 
+        def on_control(message: Incoming) -> None:
+            interface.offer_control(message.topic, message.payload)
+
         for topic in interface.topics.subscriptions():
             connection.subscribe(topic, on_message)
+        for topic in interface.controls_topics.subscriptions():
+            connection.subscribe(topic, on_control)
         self.interface = interface
         self.status(f"{'interface':<14} ready  {interface.topics.base}/...")
+
+    async def _publish_discovery(self) -> None:
+        """The retained Home Assistant device config (`[site] ha_discovery`)."""
+        from assistant.integrations.ha_device import discovery_message
+
+        assert self.connection is not None
+        assert self.interface is not None
+        topic, payload = discovery_message(self.interface.topics, self.settings.discovery.prefix)
+        try:
+            await self.connection.publish(topic, payload, qos=1, retain=True, ttl=5.0)
+        except (UserError, OSError) as exc:
+            self.status(f"{'home assistant':<14} not announced: {exc}")
+            return
+        self.status(f"{'home assistant':<14} ready  {topic}")
