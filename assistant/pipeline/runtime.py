@@ -93,6 +93,32 @@ def make_tts(settings: Settings) -> Synthesizer | None:
     return create_synthesizer(settings)
 
 
+def connect_interface(
+    settings: Settings, connection: MqttConnection, requests: asyncio.Queue[Request]
+) -> Interface:
+    """The MQTT interface of `[site]` on `connection`: ask/say into `requests`,
+    mute / wake word / listen into the interface's `controls`."""
+
+    async def publish(topic: str, payload: str, retain: bool) -> None:
+        await connection.publish(topic, payload, qos=1, retain=retain, ttl=5.0)
+
+    interface = Interface.from_settings(settings.site, publish)
+
+    def on_message(message: Incoming) -> None:
+        request = interface.parse(message.topic, message.payload)
+        if request is not None:
+            interface.offer(request, requests)  # full: dropped, answered "busy"
+
+    def on_control(message: Incoming) -> None:
+        interface.offer_control(message.topic, message.payload)
+
+    for topic in interface.topics.subscriptions():
+        connection.subscribe(topic, on_message)
+    for topic in interface.controls_topics.subscriptions():
+        connection.subscribe(topic, on_control)
+    return interface
+
+
 class Runtime:
     """The loaded assistant; `async with Runtime(settings) as rt:`."""
 
@@ -330,25 +356,7 @@ class Runtime:
 
     def _start_interface(self) -> None:
         assert self.connection is not None
-        connection = self.connection
-
-        async def publish(topic: str, payload: str, retain: bool) -> None:
-            await connection.publish(topic, payload, qos=1, retain=retain, ttl=5.0)
-
-        interface = Interface.from_settings(self.settings.site, publish)
-
-        def on_message(message: Incoming) -> None:
-            request = interface.parse(message.topic, message.payload)
-            if request is not None:
-                interface.offer(request, self.requests)  # full: dropped, answered "busy"
-
-        def on_control(message: Incoming) -> None:
-            interface.offer_control(message.topic, message.payload)
-
-        for topic in interface.topics.subscriptions():
-            connection.subscribe(topic, on_message)
-        for topic in interface.controls_topics.subscriptions():
-            connection.subscribe(topic, on_control)
+        interface = connect_interface(self.settings, self.connection, self.requests)
         self.interface = interface
         self.status(f"{'interface':<14} ready  {interface.topics.base}/...")
 
