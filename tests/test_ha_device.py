@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import signal
 import time
 from collections.abc import AsyncGenerator
 from pathlib import Path
@@ -268,3 +269,40 @@ async def test_listen_button_over_mqtt_takes_a_command_without_the_wake_word(
     assert results[0].started_by == "follow-up"
     assert "fan" in results[0].transcript.lower()
     assert "wake" not in watcher.events()
+
+
+@pytest.mark.slow
+async def test_assistant_run_announces_itself_and_obeys_its_switch(
+    tmp_path: Path, broker: Broker
+) -> None:
+    from tests.test_pipeline_run import _config, _start
+
+    prefix, site = f"ha-{time.monotonic_ns()}", f"site-{time.monotonic_ns()}"
+    topic = f"{prefix}/device/assistant_{site}/config"
+    async with aiomqtt.Client(broker.host, broker.port) as client:
+        await client.subscribe(f"assistant/{site}/#", qos=1)
+        watcher = Watcher(client, site)
+        proc = await _start(_config(tmp_path, broker, prefix, site), "--input", "-")
+        try:
+            async with asyncio.timeout(120):
+                await watcher.wait_for("state", "idle")
+                await watcher.wait_for("mute", "OFF")
+                # Retained: a Home Assistant that subscribes later still finds it.
+                async with aiomqtt.Client(broker.host, broker.port) as late:
+                    await late.subscribe(topic, qos=1)
+                    async for message in late.messages:
+                        payload = bytes(message.payload).decode()
+                        assert message.retain
+                        break
+                modelled, _ = _parsed(topic.replace(prefix, "homeassistant", 1), payload)
+                mute_set = modelled["mute"].topic("command_topic")
+                assert mute_set is not None
+                await client.publish(mute_set, "ON", qos=1)
+                await watcher.wait_for("mute", "ON")
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            async with asyncio.timeout(30):
+                _, err = await proc.communicate()
+            watcher.task.cancel()
+    assert proc.returncode == 0, err.decode()[-2000:]
+    assert "Traceback" not in err.decode()
