@@ -306,3 +306,5 @@ async def test_assistant_run_announces_itself_and_obeys_its_switch(
             watcher.task.cancel()
     assert proc.returncode == 0, err.decode()[-2000:]
     assert "Traceback" not in err.decode()
+    # Its own device discovery is recognised, not warned about as a bad device.
+    assert f"assistant_{site}/config: skipped" not in err.decode()

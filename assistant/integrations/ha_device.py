@@ -20,6 +20,7 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from assistant import __version__
+from assistant.devices.mqtt.service import ORIGIN_NAME
 from assistant.integrations.controls import ControlTopics
 from assistant.wake.detector import MODELS
 
@@ -29,7 +30,6 @@ if TYPE_CHECKING:
 EVENT_TYPES: tuple[str, ...] = ("wake", "intent", "error")
 """What the event entity reports: a wake word, an understood request, a failed turn."""
 TEXT_MAX = 255  # Home Assistant's limit for an MQTT text entity
-ORIGIN_URL = "https://github.com/assistant/assistant"
 
 _UNSAFE = re.compile(r"[^a-zA-Z0-9_-]")
 
@@ -145,7 +145,7 @@ def discovery_config(topics: Topics) -> dict[str, Any]:
             "mdl": "Offline voice assistant",
             "sw": __version__,
         },
-        "o": {"name": "assistant", "sw": __version__, "url": ORIGIN_URL},
+        "o": {"name": ORIGIN_NAME, "sw": __version__},
         "avty_t": topics.available,
         "qos": 1,
         "cmps": _components(topics, ident),

@@ -44,6 +44,8 @@ from assistant.transports.mqtt import Incoming, InvalidTopic, MqttConnection
 log = logging.getLogger(__name__)
 
 ASSISTANT_PREFIX = "assistant/"
+ORIGIN_NAME = "assistant"
+"""The `o` (origin) name of an assistant's own device config (integrations.ha_device)."""
 MAX_STATE_BYTES = 64 * 1024  # device states are a few hundred bytes
 # Home Assistant components this assistant does not model: skipped quietly.
 _OTHER_HA_COMPONENTS = frozenset(
@@ -151,6 +153,11 @@ class DeviceService:
         try:
             raw = discovery_schema.decode(message.payload)
             if parsed.component == "device":
+                if _is_an_assistant(raw):
+                    # A gateway announcing itself (ours or another's): its entities
+                    # live under assistant/#, which is no device to command.
+                    log.debug("discovery %s: an assistant's own device, skipped", message.topic)
+                    return
                 self._on_device_config(parsed.key, raw)
                 return
             if parsed.component not in COMPONENTS:
@@ -364,3 +371,9 @@ class DeviceService:
         return {
             a.topic: installed.availability.get(a.topic, False) for a in installed.d.availability
         }
+
+
+def _is_an_assistant(raw: dict[str, object] | None) -> bool:
+    """A device config published by an assistant (integrations.ha_device)."""
+    origin = raw.get("o") if raw else None
+    return isinstance(origin, dict) and origin.get("name") == ORIGIN_NAME
