@@ -8,9 +8,10 @@ audio's first sound in the recording (the listener copies samples unchanged).
 
 Measured before the fix (see assistant/pipeline/listener.py): 24 of 40
 voice x speed x pause cases cut cleanly in wake mode (every 0.1 s pause and
-no pause lost the command's first 0.07-0.34 s), and 0 of 40 when a question
+no pause lost the command's first 0.06-0.34 s), and 0 of 40 when a question
 was waiting for its answer ("okay nabu" itself became the answer: the
-demo's "Okay, the hubbub.").  After: all 32 cases with a pause, both ways.
+demo's "Okay, the hubbub.").  After: all 32 cases with a pause, both ways,
+and the 6 no-pause cases the model detects lose at most 0.08 s.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from assistant.audio.wav import read_wav
 from assistant.config import Settings
 from assistant.pipeline.listener import CommandReady, Listener, WakeHeard
 from assistant.pipeline.runtime import make_listener
+from assistant.stt.base import SttEngine
 from tests.conftest import speak
 
 VOICES = ("en-us", "en-gb", "en-gb-x-rp", "en-us+m3")
@@ -138,10 +140,38 @@ def test_the_command_starts_after_the_wake_word(
     assert not bad, "\n".join(bad)
 
 
-def test_no_pause_keeps_the_wake_word_out(tmp_path: Path, listener: Listener) -> None:
-    """With no pause the detector fires 0.13-0.34 s into the command (or, for
-    some voices and speeds, not at all): the cut may lose the first sound but
-    must never reach back into "okay nabu"."""
+@pytest.fixture(scope="module")
+def whisper() -> SttEngine:
+    """Whisper as the runtime has it: biased by the example home's names."""
+    from assistant.commands.transcribe import home_names
+    from assistant.stt import create_engine
+    from assistant.stt.base import PhraseBiased
+
+    engine = create_engine(Settings())
+    assert isinstance(engine, PhraseBiased)
+    engine.set_bias(home_names("example"))
+    return engine
+
+
+def _words(engine: SttEngine, samples: np.ndarray) -> list[str]:
+    engine.reset()
+    engine.accept(samples)
+    return engine.finish().text.lower().replace(",", " ").replace(".", " ").split()
+
+
+NO_PAUSE_LOSS = 0.1
+"""Seconds of the command a cut with no pause may lose.  The detector says where
+the word ended to within -0.03..+0.04 s and the cut goes 0.04 s after that, so
+0.01-0.08 s is lost (measured); whisper heard the first word in every such cut.
+Before the fix, cutting at the detection lost 0.06-0.34 s and whisper heard
+"the living room blinds" and "start off all the lights ..."."""
+
+
+def test_no_pause_keeps_the_wake_word_out_and_the_first_word_in(
+    tmp_path: Path, listener: Listener, whisper: SttEngine
+) -> None:
+    """With no pause the detector fires 0.1-0.35 s into the command (or, for
+    en-gb-x-rp, not at all: a known limit of the model, not of the cut)."""
     detected = 0
     for voice in VOICES:
         for speed in SPEEDS:
@@ -151,29 +181,25 @@ def test_no_pause_keeps_the_wake_word_out(tmp_path: Path, listener: Listener) ->
             if cut.heard_at is None:
                 continue
             detected += 1
-            assert cut.start is not None, f"{voice} {speed}: no command after the wake word"
-            assert cut.start >= wake_end - TOLERANCE, f"{voice} {speed}: {cut}"
-            # The lookback starts the cut before the detection, so less is lost.
-            assert cut.start < cut.heard_at - TOLERANCE
+            assert cut.start is not None, f"{voice} {speed}: {cut}"
+            assert cut.samples is not None
+            assert wake_end - TOLERANCE <= cut.start <= command + NO_PAUSE_LOSS, (
+                f"{voice} {speed}: wake word ends {wake_end:.2f} s, cut starts {cut.start:.2f} s"
+            )
+            words = _words(whisper, cut.samples)
+            assert words[:1] == ["close"], f"{voice} {speed}: {words}"
     assert detected >= 4  # measured: 6 of 8
 
 
-def test_okay_nabu_while_a_question_waits_is_not_the_answer(tmp_path: Path) -> None:
+def test_okay_nabu_while_a_question_waits_is_not_the_answer(
+    tmp_path: Path, whisper: SttEngine
+) -> None:
     """The demo's failure, transcribed: the answer heard must be the command."""
-    from assistant.commands.transcribe import home_names
-    from assistant.stt import create_engine
-    from assistant.stt.base import PhraseBiased
-
     listener = make_listener(Settings(), wake=True)
     recording, wake_end, command = _recording(tmp_path, "en-us", 150, 0.4)
     listener.expect_command("follow-up")
     cut = _cut(listener, recording, wake_end, command)
     assert cut.samples is not None
-    engine = create_engine(Settings())
-    assert isinstance(engine, PhraseBiased)  # whisper, biased as the runtime does
-    engine.set_bias(home_names("example"))
-    engine.reset()
-    engine.accept(cut.samples)
-    words = engine.finish().text.lower().replace(",", " ").replace(".", " ").split()
+    words = _words(whisper, cut.samples)
     assert words[:1] == ["close"], words
     assert not {"okay", "ok", "nabu"} & set(words), words

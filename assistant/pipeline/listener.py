@@ -10,9 +10,11 @@ thread.  Modes:
   word is listened for, and hearing it is a barge-in.
 
 The cut after the wake word (measured in tests/test_wake_cut.py): the
-detector fires 0.12-0.35 s after "okay nabu" ends, so the command starts at
-the detection with the last ``WAKE_LOOKBACK_SECONDS`` before it as pre-roll
-(silence after a pause, the command's first sound without one).  The wake
+detector fires 0.12-0.35 s after "okay nabu" ends, so the audio from where
+the detector says the word ended (``WakeDetector.word_ended``; at most
+``MAX_LOOKBACK_SECONDS``, ``WAKE_LOOKBACK_SECONDS`` when it cannot tell) up to
+the detection becomes the command's pre-roll: silence after a pause, the
+command's first sound without one.  The wake
 word is also heard in command mode: "okay nabu, ..." said while a question
 waits for its answer restarts the command after the wake word, instead of
 sending "okay nabu" to STT as the answer.
@@ -37,13 +39,16 @@ log = logging.getLogger(__name__)
 Mode = Literal["wake", "command", "busy"]
 
 WAKE_LOOKBACK_SECONDS = 0.09
-"""Audio from before the wake word's detection given to the command as pre-roll.
+"""Audio from before the wake word's detection given to the command as pre-roll,
+when the detector cannot say where the word ended.
 
 Without it a command said with no pause loses its first sound (the detector
 fires after the command began).  It must stay below the shortest delay from
 the end of "okay nabu" to the detection, or the wake word's tail gets in:
 0.12 s measured over 4 espeak-ng voices at 130-175 wpm, to the end of the
 30 ms frame the detection falls in (the lookback ends there too)."""
+MAX_LOOKBACK_SECONDS = 0.4
+"""Never further back than this: the detector fired 0.35 s after the word at most."""
 
 
 class StreamFeeder(Protocol):
@@ -108,7 +113,7 @@ class Listener:
         # The last moments heard while waiting for the wake word (see WAKE_LOOKBACK_SECONDS).
         self._recent: deque[Samples] = deque()
         self._recent_samples = 0
-        self._lookback = int(WAKE_LOOKBACK_SECONDS * SAMPLE_RATE)
+        self._lookback = int(MAX_LOOKBACK_SECONDS * SAMPLE_RATE)
         self.idle()
 
     # --- mode changes (called by the pipeline) ------------------------------
@@ -213,9 +218,14 @@ class Listener:
 
     def _hand_over_recent(self) -> None:
         """The lookback before the detection becomes the command's pre-roll."""
-        if not self._recent:
+        if not self._recent or self.wake is None:
             return
-        recent = np.concatenate(self._recent)[-self._lookback :]
+        ended = self.wake.word_ended()
+        back = int(WAKE_LOOKBACK_SECONDS * SAMPLE_RATE) if ended is None else ended
+        back = min(back, self._lookback)
+        if back == 0:
+            return
+        recent = np.concatenate(self._recent)[-back:]
         self.endpointer.prime(recent)
         if self.feeder is not None:
             self._before.append(recent)

@@ -147,14 +147,13 @@ class EndOfSpeech:
         """Hand over audio heard just before listening began, as pre-roll only.
 
         It is not scored (its speech cannot start an utterance) but, when
-        speech starts within ``pre_roll_seconds``, the utterance begins with it.
+        speech starts within ``pre_roll_seconds``, the utterance begins with
+        all of it (one block: it may be longer than the pre-roll).
         """
         if audio.size == 0:
             return
         self._before.append(audio.copy())
         self._before_len += audio.size
-        while self._before_len - self._before[0].size >= self._pre_roll:
-            self._before_len -= self._before.popleft().size
 
     def process(self, frame: Samples) -> list[EndpointEvent]:
         """Feed one frame; return what happened in it (usually nothing)."""
