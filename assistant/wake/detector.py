@@ -96,9 +96,11 @@ class WakeWordDetector:
     def _note_raw(self) -> None:
         # pymicro-wakeword keeps the raw probabilities it averages; a new one
         # was added when the feature buffer was just consumed by an inference.
-        raws = self._mww._probabilities  # private, but 2.5 has no public accessor
-        if raws and not self._mww._features:
-            self._raw.append((self._steps, raws[-1]))
+        # Private (2.5 has no public accessor): another version without them
+        # leaves word_ended() None and the listener falls back to a fixed lookback.
+        raws = getattr(self._mww, "_probabilities", None)
+        if raws and not getattr(self._mww, "_features", True):
+            self._raw.append((self._steps, float(raws[-1])))
 
     def _word_end_samples_ago(self) -> int | None:
         """Samples from where the high raw probabilities began (plus the margin) to now."""
