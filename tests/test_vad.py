@@ -160,3 +160,22 @@ def test_frame_size_does_not_matter(command: Samples) -> None:
         ended = [e for e in _run(eos, command, frame) if isinstance(e, UtteranceEnded)]
         ends.add(round(ended[0].ended_at_seconds, 3))
     assert len(ends) == 1
+
+
+def test_primed_audio_is_pre_roll_only(command: Samples) -> None:
+    """Audio handed over with prime() never starts an utterance by itself, and
+    leads the utterance when speech follows at once (the wake word's lookback)."""
+    eos = EndOfSpeech(create_engine("silero"), EndpointSettings())
+    speech = command[int(0.5 * SAMPLE_RATE) :]  # the lead-in silence off
+    # Speech primed, then silence: nothing starts.
+    eos.prime(speech[: SAMPLE_RATE // 2])
+    assert _run(eos, _silence(1.0)) == []
+    # A marker primed, then speech at once: the utterance begins with the marker,
+    # longer than the pre-roll (0.3 s) though it is.
+    eos.reset()
+    marker = np.full(int(0.35 * SAMPLE_RATE), 7, np.int16)
+    eos.prime(marker)
+    ended = [e for e in _run(eos, speech) if isinstance(e, UtteranceEnded)]
+    assert len(ended) == 1
+    assert np.array_equal(ended[0].audio[: marker.size], marker)
+    assert np.array_equal(ended[0].audio[marker.size : marker.size + 4000], speech[:4000])

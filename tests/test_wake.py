@@ -135,3 +135,31 @@ def test_disabled_wake_word_means_no_detector() -> None:
     assert listener.wake is None
     assert listener.mode == "command"
     assert make_listener(Settings(), wake=False).wake is None
+
+
+@pytest.mark.parametrize("pause", [0.0, 0.3])
+def test_word_ended_points_at_the_end_of_the_wake_word(
+    okay_nabu: WakeWordDetector, tmp_path: Path, pause: float
+) -> None:
+    """The detection comes 0.1-0.35 s late; word_ended() says how late, to within
+    the margin (the cut after it goes 0.01-0.08 s after the word's end)."""
+    wake = read_wav(speak("okay nabu", tmp_path / "wake.wav", "en-gb", 130))
+    loud = np.flatnonzero(np.abs(wake.astype(np.int32)) > 300)
+    wake = wake[: loud[-1] + 1]
+    command = read_wav(speak("close the living room blinds", tmp_path / "cmd.wav", "en-gb", 130))
+    command = command[np.flatnonzero(np.abs(command.astype(np.int32)) > 300)[0] :]
+    lead = np.zeros(SAMPLE_RATE // 2, np.int16)
+    audio = np.concatenate([lead, wake, np.zeros(int(pause * SAMPLE_RATE), np.int16), command])
+    okay_nabu.reset()
+    fed = 0
+    for frame in reframe([audio], 480):
+        fed += frame.size
+        if okay_nabu.process(frame):
+            break
+    else:
+        pytest.fail("okay nabu not heard")
+    ago = okay_nabu.word_ended()
+    assert ago is not None
+    cut = (fed - ago) / SAMPLE_RATE
+    word_end = (lead.size + wake.size) / SAMPLE_RATE
+    assert word_end <= cut <= word_end + 0.1, (word_end, cut, fed / SAMPLE_RATE)

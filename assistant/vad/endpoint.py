@@ -143,6 +143,18 @@ class EndOfSpeech:
         self._scorer.reset()
         self._reset_state(arm_timeout=arm_timeout and self._timeout is not None)
 
+    def prime(self, audio: Samples) -> None:
+        """Hand over audio heard just before listening began, as pre-roll only.
+
+        It is not scored (its speech cannot start an utterance) but, when
+        speech starts within ``pre_roll_seconds``, the utterance begins with
+        all of it (one block: it may be longer than the pre-roll).
+        """
+        if audio.size == 0:
+            return
+        self._before.append(audio.copy())
+        self._before_len += audio.size
+
     def process(self, frame: Samples) -> list[EndpointEvent]:
         """Feed one frame; return what happened in it (usually nothing)."""
         events: list[EndpointEvent] = []
