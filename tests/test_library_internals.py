@@ -97,3 +97,22 @@ def test_llama_cpp_internals_used_by_the_llm_fallback() -> None:
     assert done.returncode == 0, done.stderr[-2000:]
     missing = json.loads(done.stdout.strip().splitlines()[-1])
     assert missing == [], f"llama-cpp-python internals used by llm.py changed: {missing}"
+
+
+def test_pymicro_wakeword_keeps_its_raw_probabilities() -> None:
+    """wake/detector.py reads `_probabilities` and `_features` to find where the wake
+    word ended (the clean cut); without them the cut falls back to a fixed lookback."""
+    import numpy as np
+
+    from assistant.wake import WakeWordDetector
+
+    detector = WakeWordDetector("okay_nabu")
+    model = detector._mww
+    for name in ("_probabilities", "_features"):
+        assert hasattr(model, name), f"pymicro_wakeword.MicroWakeWord.{name} is gone"
+    before = len(model._probabilities)
+    for _ in range(50):  # 1.5 s of silence: several inferences
+        detector.process(np.zeros(480, dtype=np.int16))
+    assert len(model._probabilities) > before or len(model._probabilities) > 0, (
+        "pymicro_wakeword no longer appends to _probabilities"
+    )
