@@ -17,10 +17,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import shutil
-import socket
 import statistics
-import subprocess
+import sys
 import tempfile
 import time
 import tracemalloc
@@ -29,16 +27,12 @@ from typing import Any
 
 import aiomqtt
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
 from assistant.config import parse
 from assistant.devices.mqtt.service import DeviceService
 from assistant.devices.registry import Registry
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+from bench.e2e_process import mosquitto
 
 
 def _rss_mb() -> float:
@@ -46,21 +40,6 @@ def _rss_mb() -> float:
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
     return float("nan")
-
-
-def _start_broker(directory: Path) -> tuple[subprocess.Popen[bytes], int]:
-    port = _free_port()
-    conf = directory / "mosquitto.conf"
-    conf.write_text(f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n")
-    mosquitto = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
-    process = subprocess.Popen([mosquitto, "-c", str(conf)], stderr=subprocess.DEVNULL)
-    for _ in range(200):
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return process, port
-        except OSError:
-            time.sleep(0.05)
-    raise RuntimeError("mosquitto did not start")
 
 
 def _config(i: int) -> tuple[str, dict[str, Any], tuple[str, str] | None]:
@@ -94,7 +73,7 @@ def _pct(values: list[float], q: float) -> float:
 
 async def run(entities: int, commands: int) -> None:
     with tempfile.TemporaryDirectory() as tmp:
-        broker, port = _start_broker(Path(tmp))
+        broker, port = mosquitto(Path(tmp))
         try:
             await _bench(port, entities, commands)
         finally:
@@ -112,7 +91,7 @@ async def _bench(port: int, entities: int, commands: int) -> None:
                 await publisher.publish(state[0], state[1], qos=1, retain=True)
     settings = parse(
         {
-            "mqtt": {"host": "127.0.0.1", "port": port},
+            "mqtt": {"host": "127.0.0.1", "port": port, "confirm_seconds": 0},
             "discovery": {"prefix": "bench/ha"},
             "zigbee2mqtt": {"enabled": False},
         }
