@@ -21,6 +21,7 @@ from pathlib import Path
 from assistant import __version__, commands
 from assistant.config import ConfigError, secrets
 from assistant.config_file import load
+from assistant.cpu.budget import limit_numeric_threads
 from assistant.errors import UserError
 from assistant.service.memory import limit_malloc_arenas
 from assistant.textsafe import clean, install_log_filter
@@ -67,6 +68,8 @@ def _setup_logging(verbosity: int) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the console script."""
     limit_malloc_arenas()
+    # Before any subcommand imports numpy: its BLAS gets one thread (assistant/cpu/budget.py).
+    limit_numeric_threads(os.environ)
     parser = build_parser()
     args = parser.parse_args(argv)
     _setup_logging(getattr(args, "verbose", 0) + 1)

@@ -98,7 +98,7 @@ class SttConfig(_Section):
         description="Catalog model name or a directory; None = the engine's embedded default.",
     )
     language: str = Field(default="en", description="Language code.")
-    threads: int = Field(default=2, ge=1, le=64, description="CPU threads for decoding.")
+    threads: int = Field(default=0, ge=0, le=64, description="CPU threads (0: every usable core).")
     # 5: on the espeak set (bench/stt.py) beam 5 made fewer errors than greedy
     # for about the same latency (the 30 s encoder pass dominates short commands).
     beam_size: int = Field(default=5, ge=1, le=10, description="Whisper beam size.")
@@ -250,7 +250,7 @@ class UnderstandingConfig(_Section):
         "the embedded models are tiny and often wrong (bench/llm.py).",
     )
     llm_model: str = Field(default="smollm2-135m-instruct-q4_1", description="Catalog name.")
-    llm_threads: int = Field(default=2, ge=1, le=64, description="CPU threads.")
+    llm_threads: int = Field(default=0, ge=0, le=64, description="CPU threads (0: all cores).")
     llm_context: int = Field(default=2048, ge=256, le=32768, description="Context size.")
     llm_timeout_seconds: float = Field(
         default=4.0, gt=0.0, le=120.0, description="Generation time limit."

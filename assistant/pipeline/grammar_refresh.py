@@ -10,6 +10,10 @@ that feeds the engine: an utterance is never cut by a grammar change.
 
 Whisper cannot be restricted, but it hears names better when told them: for
 a ``PhraseBiased`` engine the list is the home's names, handed to ``set_bias``.
+
+With a `Foreground` the build is background work: an idle-priority thread
+that starts after any utterance in progress (and `build` may wait at its own
+safe points with ``foreground.checkpoint``).
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import logging
 import threading
 from collections.abc import Callable, Sequence
 
+from assistant.cpu.foreground import Foreground
 from assistant.devices.registry import Registry
 from assistant.stt import PhraseBiased, PhraseRestrictable
 
@@ -40,9 +45,11 @@ class GrammarRefresh:
         build: PhraseSource,
         *,
         settle_seconds: float = SETTLE_SECONDS,
+        foreground: Foreground | None = None,
     ) -> None:
         self.stt = stt
         self.build = build
+        self.foreground = foreground
         self.settle_seconds = settle_seconds
         self.count = 0
         """Phrases in the newest list."""
@@ -127,7 +134,10 @@ class GrammarRefresh:
             self._arm()
 
     async def _rebuild(self) -> None:
-        phrases = await asyncio.to_thread(self.build)
+        if self.foreground is not None:
+            phrases = await self.foreground.run_background(self.build)
+        else:
+            phrases = await asyncio.to_thread(self.build)
         with self._lock:
             self._pending = phrases
         self.count = len(phrases)

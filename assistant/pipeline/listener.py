@@ -30,6 +30,7 @@ from typing import Literal, Protocol
 import numpy as np
 
 from assistant.audio import SAMPLE_RATE, Samples
+from assistant.cpu.foreground import Foreground
 from assistant.pipeline.messages import StartedBy, Utterance
 from assistant.vad import EndOfSpeech, SpeechStarted, SpeechTimeout, UtteranceEnded
 from assistant.wake import WakeDetector
@@ -101,6 +102,8 @@ class Listener:
         self.endpointer = endpointer
         self.feeder = feeder
         """When set, the command's audio is streamed to STT while it is spoken."""
+        self.foreground: Foreground | None = None
+        """Held from the wake word (or the start of speech) on; the turn runner lets go."""
         self.mode: Mode = "wake"
         self.started_by: StartedBy = "wake"
         self._speech = False
@@ -137,6 +140,7 @@ class Listener:
         if self.feeder is not None:
             self.feeder.reset()
         if started_by == "wake":
+            self._hold()
             self._hand_over_recent()
         self._forget_recent()
 
@@ -190,6 +194,7 @@ class Listener:
             frame = muted
         for event in self.endpointer.process(frame):
             if isinstance(event, SpeechStarted):
+                self._hold()
                 self._speech = True
                 self._stream_pre_roll()
             elif isinstance(event, UtteranceEnded):
@@ -240,7 +245,13 @@ class Listener:
         if self.feeder is not None:
             self.feeder.accept(frame)
 
+    def _hold(self) -> None:
+        if self.foreground is not None:
+            self.foreground.begin()
+
     def _nothing(self) -> NothingSaid:
+        if self.foreground is not None:
+            self.foreground.end()
         started_by = self.started_by
         self.busy()
         return NothingSaid(started_by)

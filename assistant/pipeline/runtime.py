@@ -20,6 +20,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Self
 
 from assistant.config import Settings
+from assistant.cpu.foreground import Foreground
 from assistant.devices.backend import Devices, open_backend
 from assistant.errors import UserError
 from assistant.interface import ONLINE, Interface, Request
@@ -141,6 +142,8 @@ class Runtime:
         self.turns: TurnRunner | None = None
         self.grammar: GrammarRefresh | None = None
         self.llm_loaded = False
+        self.foreground = Foreground()
+        """Held while an utterance is handled; background work waits (assistant/cpu)."""
         self._fallback: Fallback | None = None
         self._stack = contextlib.AsyncExitStack()
 
@@ -165,6 +168,7 @@ class Runtime:
         if self.turns is not None:
             self.turns.close()
         await self._stack.aclose()
+        self.foreground.close()
 
     def _ready(self, stage: str, started: float, detail: str) -> None:
         seconds = time.monotonic() - started
@@ -232,6 +236,7 @@ class Runtime:
             return await understanding.process(text, origin=origin)
 
         self.turns = TurnRunner(stt, understand, tts)
+        self.turns.foreground = self.foreground
         if stt is not None and self.listener is not None:
             # The command's audio goes to STT while it is spoken: at the end of
             # speech only the final decode is left (Vosk has done most of it).
@@ -258,6 +263,7 @@ class Runtime:
             vad = "webrtc"
         t0 = time.monotonic()
         self.listener = await asyncio.to_thread(make_listener, settings, self.options.wake, vad)
+        self.listener.foreground = self.foreground
         if vad != settings.vad.engine:
             self._ready("vad", t0, f"{vad} (Silero cannot share a process with llama.cpp)")
         else:
@@ -278,9 +284,10 @@ class Runtime:
         matcher = understanding.matcher
 
         def phrases() -> list[str]:
-            return [*build_phrases(matcher), *understanding.replies.answers()]
+            built = build_phrases(matcher, checkpoint=self.foreground.checkpoint)
+            return [*built, *understanding.replies.answers()]
 
-        self.grammar = GrammarRefresh(stt, phrases)
+        self.grammar = GrammarRefresh(stt, phrases, foreground=self.foreground)
         count = await self.grammar.start(self.devices.registry)
         self.turns.grammar = self.grammar
         await self.turns.apply_grammar()
@@ -298,7 +305,7 @@ class Runtime:
             # The answers too: with the names alone, beam search heard "no" as "Hello".
             return [*home_words(registry), *understanding.replies.spoken_answers]
 
-        self.grammar = GrammarRefresh(stt, names)
+        self.grammar = GrammarRefresh(stt, names, foreground=self.foreground)
         count = await self.grammar.start(registry)
         self.turns.grammar = self.grammar
         await self.turns.apply_grammar()
@@ -309,7 +316,7 @@ class Runtime:
         from assistant.understanding.factory import make_fallback
 
         try:
-            return make_fallback(self.settings)
+            return make_fallback(self.settings, self.foreground)
         except UserError as exc:
             # A missing GGUF model is not fatal: templates still work.
             self.status(f"{'llm':<14} off    {exc}")
@@ -329,6 +336,7 @@ class Runtime:
             self.devices.executor,
             fallback=fallback,
             announce=self._announce,
+            foreground=self.foreground,
         )
         return understanding
 

@@ -13,11 +13,12 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Protocol
 
 from assistant.audio import SAMPLE_RATE, Samples
+from assistant.cpu.foreground import Foreground
 from assistant.pipeline.grammar_refresh import GrammarRefresh
 from assistant.pipeline.listener import StreamFeeder
 from assistant.pipeline.messages import StartedBy, TurnResult, Utterance
@@ -77,6 +78,8 @@ class TurnRunner:
         self.tts = tts
         self.grammar = grammar
         """Hands the STT engine a new phrase list between utterances (Vosk grammar mode)."""
+        self.foreground: Foreground | None = None
+        """Held by a turn until its reply is ready (the listener took it at the wake word)."""
         self.turns = 0
         self.failures = 0
         self._stt_thread = ThreadPoolExecutor(1, thread_name_prefix="stt")
@@ -139,6 +142,10 @@ class TurnRunner:
         self, utterance: Utterance, speak: bool = True, origin: Origin = VOICE
     ) -> TurnResult:
         """STT, then the text's turn; end_of_speech_to_action counts from the utterance's end."""
+        with self._foreground():
+            return await self._from_audio(utterance, speak, origin)
+
+    async def _from_audio(self, utterance: Utterance, speak: bool, origin: Origin) -> TurnResult:
         text, stt_ms = await self.transcribe(utterance)
         # "audio": the utterance's length in ms, so stt / audio is the real-time factor.
         timings = {"stt": stt_ms, "audio": utterance.samples.size / SAMPLE_RATE * 1000}
@@ -157,14 +164,27 @@ class TurnRunner:
         self, text: str, origin: Origin, started_by: StartedBy = "ask", speak: bool = True
     ) -> TurnResult:
         """A text handled as if it had been spoken (`ask` over MQTT, from `origin`)."""
-        return await self._turn(
-            text,
-            origin,
-            started_by=started_by,
-            end_of_speech=time.monotonic(),
-            timings={"stt": 0.0},
-            speak=speak,
-        )
+        with self._foreground():
+            return await self._turn(
+                text,
+                origin,
+                started_by=started_by,
+                end_of_speech=time.monotonic(),
+                timings={"stt": 0.0},
+                speak=speak,
+            )
+
+    @contextlib.contextmanager
+    def _foreground(self) -> Iterator[None]:
+        """Background work waits until this turn's reply is ready."""
+        if self.foreground is None:
+            yield
+            return
+        self.foreground.begin()
+        try:
+            yield
+        finally:
+            self.foreground.end()
 
     async def _turn(
         self,

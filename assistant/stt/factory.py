@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from assistant.config import Settings
+from assistant.cpu.budget import thread_budget
 from assistant.errors import UserError
 from assistant.models import ModelStore
 from assistant.stt.base import SttEngine
@@ -56,7 +57,7 @@ def create_engine(
             path,
             model_name,
             language=settings.stt.language,
-            threads=settings.stt.threads,
+            threads=settings.stt.threads or thread_budget().stt,
             beam_size=settings.stt.beam_size,
             max_seconds=settings.vad.max_utterance_seconds,
         )

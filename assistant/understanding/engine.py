@@ -20,6 +20,7 @@ import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
 
+from assistant.cpu.foreground import Foreground
 from assistant.devices.entities import Entity, Executor
 from assistant.devices.registry import Registry
 from assistant.timing import elapsed_ms
@@ -79,6 +80,7 @@ class Understanding:
         announce: Announce | None = None,
         now: Callable[[], dt.datetime] | None = None,
         confirm_llm: bool = False,
+        foreground: Foreground | None = None,
     ) -> None:
         self.registry = registry
         self.executor = executor
@@ -105,7 +107,9 @@ class Understanding:
         self._warm: WarmUp | None = None
         self._unwatch: Callable[[], None] | None = None
         if fallback is not None and self.llm_mode != "off":
-            self._warm = WarmUp(fallback, lambda: handlers.schemas(llm_only=True), self.vocabulary)
+            self._warm = WarmUp(
+                fallback, lambda: handlers.schemas(llm_only=True), self.vocabulary, foreground
+            )
             # New names change the LLM's prompt: prepare it again once the home
             # has been quiet a moment, not on the next spoken sentence.
             self._unwatch = registry.add_listener(self._warm.later)

@@ -7,6 +7,8 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from assistant.config import Settings
+from assistant.cpu.budget import thread_budget
+from assistant.cpu.foreground import Foreground
 from assistant.devices.entities import Executor
 from assistant.devices.registry import Registry
 from assistant.errors import UserError
@@ -20,8 +22,10 @@ from assistant.understanding.sentences import load_templates
 log = logging.getLogger(__name__)
 
 
-def make_fallback(settings: Settings) -> Fallback | None:
-    """The LLM fallback when `[understanding] llm` is not "off" (None if unavailable)."""
+def make_fallback(settings: Settings, foreground: Foreground | None = None) -> Fallback | None:
+    """The LLM fallback when `[understanding] llm` is not "off" (None if unavailable).
+
+    Its warm-ups pause while `foreground` is held."""
     config = settings.understanding
     if config.llm == "off":
         return None
@@ -33,9 +37,10 @@ def make_fallback(settings: Settings) -> Fallback | None:
         # In its own process: llama.cpp and Silero VAD cannot share one (libggml).
         fallback = LlmProcess(
             path,
-            threads=config.llm_threads,
+            threads=config.llm_threads or thread_budget().llm,
             context=config.llm_context,
             timeout_s=config.llm_timeout_seconds,
+            foreground=foreground,
         )
     except (ImportError, UserError) as exc:
         log.warning("LLM fallback unavailable (%s); templates only", exc)
@@ -52,6 +57,7 @@ def build(
     announce: Announce | None = None,
     extra_dirs: Iterable[Path] = (),
     entry_points: bool = True,
+    foreground: Foreground | None = None,
 ) -> tuple[Understanding, IntentSources]:
     """Discover intents, compile templates, and wire the engine."""
     config = settings.understanding
@@ -80,5 +86,6 @@ def build(
         entity_sensitive=sensitive,
         announce=announce,
         confirm_llm=config.llm_confirm,
+        foreground=foreground,
     )
     return understanding, sources

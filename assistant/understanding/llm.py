@@ -19,7 +19,7 @@ from __future__ import annotations
 import math
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -50,6 +50,7 @@ class LlmTimings:
     prompt_tokens_evaluated: int = 0  # this call; the rest came from the KV cache
     llama_prompt_eval_tokens: int = 0  # llama.cpp's own count (batched prompt decodes)
     generated_tokens: int = 0
+    paused: bool = False  # warm() stopped between chunks (`stop`); the evaluated part is kept
 
 
 @dataclass(frozen=True)
@@ -104,7 +105,11 @@ class LlmFallback:
         started = time.perf_counter()
         try:
             self._llm = Llama(
-                model_path=str(model_path), n_ctx=context, n_threads=threads, verbose=False
+                model_path=str(model_path),
+                n_ctx=context,
+                n_threads=threads,
+                n_threads_batch=threads,  # else os.cpu_count(): the host's, not ours
+                verbose=False,
             )
         except ValueError as error:
             raise UserError(f"cannot load LLM model {model_path}: {error}") from None
@@ -174,11 +179,16 @@ class LlmFallback:
         """The current static prompt prefix ("" before the first call)."""
         return self._prompt.prefix if self._prompt else ""
 
-    def warm(self, schemas: Sequence[IntentSchema], vocabulary: Vocabulary) -> LlmTimings:
-        """Evaluate the static prefix now, so the first sentence does not pay for it."""
+    def warm(
+        self,
+        schemas: Sequence[IntentSchema],
+        vocabulary: Vocabulary,
+        stop: Callable[[], bool] | None = None,
+    ) -> LlmTimings:
+        """Evaluate the static prefix now (stops between chunks once `stop()` is True)."""
         with self._lock:
             self._prepare(schemas, vocabulary)
-            return self._generate("", None)[1]
+            return self._generate("", None, stop)[1]
 
     # ------------------------------------------------------------ parsing
 
@@ -202,7 +212,7 @@ class LlmFallback:
         return LlmResult(calls=tuple(calls), raw=raw, timings=timings)
 
     def _generate(
-        self, text: str, grammar: _GrammarSampler | None
+        self, text: str, grammar: _GrammarSampler | None, stop: Callable[[], bool] | None = None
     ) -> tuple[str, LlmTimings, str | None]:
         """Evaluate what is not cached yet, then decode greedily under the grammar."""
         import llama_cpp
@@ -228,7 +238,7 @@ class LlmFallback:
             # one-off like warm(): the sentence's time limit starts after it.
             evaluated, _ = self._evaluate(self._prefix_tokens, math.inf)
             deadline = time.perf_counter() + self.timeout_s
-        more, finished_prompt = self._evaluate(tokens, deadline)
+        more, finished_prompt = self._evaluate(tokens, deadline, stop)
         evaluated += more
         timed_out = not finished_prompt
         prompt_done = time.perf_counter()
@@ -259,6 +269,7 @@ class LlmFallback:
             prompt_tokens_evaluated=evaluated,
             llama_prompt_eval_tokens=int(perf.n_p_eval),
             generated_tokens=len(out),
+            paused=warm_only and timed_out,
         )
         raw = llm.detokenize(out).decode("utf-8", errors="replace").strip()
         if timed_out:
@@ -272,13 +283,14 @@ class LlmFallback:
         size = len(self._prefix_tokens)
         return llm.n_tokens >= size and list(llm.input_ids[:size]) == self._prefix_tokens
 
-    def _evaluate(self, tokens: list[int], deadline: float) -> tuple[int, bool]:
+    def _evaluate(
+        self, tokens: list[int], deadline: float, stop: Callable[[], bool] | None = None
+    ) -> tuple[int, bool]:
         """Bring the context to `tokens`, reusing the longest cached prefix.
 
-        Evaluates in chunks so a long (re)built prefix can still be stopped by
-        the deadline. Returns how many tokens were evaluated and whether all
-        were. At least the last token is always evaluated so its logits are fresh.
-        """
+        In chunks, so the deadline (or `stop()`) can end a long (re)built prefix
+        between two. Returns how many tokens were evaluated and whether all were;
+        at least the last token is always evaluated so its logits are fresh."""
         llm = self._llm
         cached = llm.input_ids[: llm.n_tokens]
         keep = 0
@@ -290,7 +302,7 @@ class LlmFallback:
             keep += 1
         llm.n_tokens = keep  # llm.eval drops the KV cache from n_tokens on
         for start in range(keep, len(tokens), _EVAL_CHUNK):
-            if start > keep and time.perf_counter() > deadline:
+            if start > keep and (time.perf_counter() > deadline or (stop and stop())):
                 return start - keep, False
             llm.eval(tokens[start : start + _EVAL_CHUNK])
         return len(tokens) - keep, True

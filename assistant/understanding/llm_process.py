@@ -23,6 +23,12 @@ This worker cannot outlive its parent, whatever signal ends the parent:
 
 It ignores SIGINT: Ctrl-C in a terminal reaches the whole process group, and
 the parent stops the worker itself (no traceback from the worker).
+
+A warm-up (the prompt prefix, seconds of every core) runs in the worker on a
+thread at idle priority, and stops between prompt chunks while the parent's
+`Foreground` is held (the flag is shared memory the worker inherits); the
+parent then waits for the utterance to end, letting its sentences through,
+and asks again: the chunks already evaluated stay in the KV cache.
 """
 
 from __future__ import annotations
@@ -37,11 +43,13 @@ import sys
 import threading
 import time
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from multiprocessing import Pipe
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
+from assistant.cpu.foreground import Foreground, ForegroundView, lower_this_thread
 from assistant.errors import UserError
 from assistant.understanding.calls import IntentSchema
 from assistant.understanding.grammar import Vocabulary
@@ -87,7 +95,24 @@ def _die_with_parent(parent: int) -> None:
     threading.Thread(target=watch, name="parent-watch", daemon=True).start()
 
 
-def _handle(worker: LlmFallback, request: tuple[str, tuple[Any, ...]]) -> Any:
+class _Served:
+    """The worker's model, the parent's foreground flag and the idle-priority thread."""
+
+    def __init__(self, worker: LlmFallback, flag_fd: int) -> None:
+        self.worker = worker
+        self.foreground = ForegroundView(flag_fd) if flag_fd >= 0 else None
+        self.background = ThreadPoolExecutor(
+            1, thread_name_prefix="llm-warm", initializer=lower_this_thread
+        )
+
+    def warm(self, schemas: Sequence[IntentSchema], vocabulary: Vocabulary) -> LlmTimings:
+        view = self.foreground
+        stop = (lambda: view.active) if view is not None else None
+        return self.background.submit(self.worker.warm, schemas, vocabulary, stop).result()
+
+
+def _handle(served: _Served, request: tuple[str, tuple[Any, ...]]) -> Any:
+    worker = served.worker
     name, args = request
     if name == "describe":
         return {
@@ -97,13 +122,13 @@ def _handle(worker: LlmFallback, request: tuple[str, tuple[Any, ...]]) -> Any:
             "style": worker.style,
         }
     if name == "warm":
-        return worker.warm(*args)
+        return served.warm(*args)
     if name == "parse":
         return worker.parse(*args)
     raise ValueError(f"unknown LLM worker request {name!r}")
 
 
-def serve(fd: int, parent: int) -> None:
+def serve(fd: int, parent: int, flag_fd: int = -1) -> None:
     """The worker's main: load the model named in the first message, then answer."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _die_with_parent(parent)
@@ -116,12 +141,13 @@ def serve(fd: int, parent: int) -> None:
             conn.send(("error", f"{type(exc).__name__}: {exc}"))
             return
         conn.send(("ok", None))
+        served = _Served(worker, flag_fd)
         while True:
             request = conn.recv()
             if request is None:
                 return
             try:
-                conn.send(("ok", _handle(worker, request)))
+                conn.send(("ok", _handle(served, request)))
             except Exception as exc:  # noqa: BLE001 - the loop's top: one answer fails
                 conn.send(("error", f"{type(exc).__name__}: {exc}"))
     except (EOFError, OSError):
@@ -149,12 +175,20 @@ def _worker_env() -> dict[str, str]:
 class _Worker:
     """One worker process and our end of its socket."""
 
-    def __init__(self, args: tuple[Path, int, int, float]) -> None:
+    def __init__(self, args: tuple[Path, int, int, float], flag_fd: int | None = None) -> None:
         ours, theirs = Pipe(duplex=True)
+        flag = [] if flag_fd is None else [flag_fd]
         try:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", WORKER_MODULE, str(theirs.fileno()), str(os.getpid())],
-                pass_fds=(theirs.fileno(),),
+                [
+                    sys.executable,
+                    "-m",
+                    WORKER_MODULE,
+                    str(theirs.fileno()),
+                    str(os.getpid()),
+                    str(flag_fd if flag_fd is not None else -1),
+                ],
+                pass_fds=(theirs.fileno(), *flag),
                 stdin=subprocess.DEVNULL,
                 env=_worker_env(),
             )
@@ -201,8 +235,18 @@ class _Worker:
 class LlmProcess:
     """`LlmFallback`'s interface, served by a worker process."""
 
-    def __init__(self, model_path: Path, *, threads: int, context: int, timeout_s: float) -> None:
+    def __init__(
+        self,
+        model_path: Path,
+        *,
+        threads: int,
+        context: int,
+        timeout_s: float,
+        foreground: Foreground | None = None,
+    ) -> None:
         self.model_path = Path(model_path)
+        self.foreground = foreground
+        """Warm-ups stop for utterances it marks (None: they never stop)."""
         if not self.model_path.is_file():
             raise UserError(f"LLM model file not found: {model_path}")
         self.timeout_s = timeout_s
@@ -224,7 +268,7 @@ class LlmProcess:
 
     def _start(self) -> _Worker:
         try:
-            worker = _Worker(self._args)
+            worker = _Worker(self._args, self.foreground.fd if self.foreground else None)
         except OSError as exc:
             raise UserError(f"cannot start the LLM worker process ({exc})") from None
         try:
@@ -235,18 +279,23 @@ class LlmProcess:
         return worker
 
     def warm(self, schemas: Sequence[IntentSchema], vocabulary: Vocabulary) -> LlmTimings:
-        """Evaluate the static prompt prefix in the worker now."""
-        with self._lock:
-            try:
-                result: LlmTimings = self._worker.call(
-                    ("warm", (tuple(schemas), vocabulary)), self.timeout_s + _GRACE_SECONDS * 4
-                )
-            except WorkerDied as exc:
-                self._restart(str(exc))
-                raise UserError(f"the LLM worker could not warm up ({exc})") from None
-            except WorkerFailed as exc:
-                raise UserError(f"the LLM worker could not warm up ({exc})") from None
-        return result
+        """Evaluate the static prompt prefix in the worker now, pausing for utterances."""
+        while True:
+            with self._lock:
+                try:
+                    result: LlmTimings = self._worker.call(
+                        ("warm", (tuple(schemas), vocabulary)),
+                        self.timeout_s + _GRACE_SECONDS * 4,
+                    )
+                except WorkerDied as exc:
+                    self._restart(str(exc))
+                    raise UserError(f"the LLM worker could not warm up ({exc})") from None
+                except WorkerFailed as exc:
+                    raise UserError(f"the LLM worker could not warm up ({exc})") from None
+            if not result.paused or self.foreground is None:
+                return result
+            # Unlocked: the utterance's own sentence may need the model meanwhile.
+            self.foreground.checkpoint()
 
     def parse(
         self, text: str, schemas: Sequence[IntentSchema], vocabulary: Vocabulary
@@ -288,4 +337,4 @@ class LlmProcess:
 
 
 if __name__ == "__main__":
-    serve(int(sys.argv[1]), int(sys.argv[2]))
+    serve(int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]))

@@ -110,8 +110,12 @@ def build_phrases(
     per_value: int = 2,
     range_step: int = 10,
     intents: Sequence[str] | None = None,
+    checkpoint: Callable[[], None] | None = None,
 ) -> list[str]:
     """Lower-case spoken phrases, unique, at most `max_phrases`.
+
+    `checkpoint` is called between template blocks: background work waits there
+    while an utterance is handled (assistant/cpu/foreground.py).
 
     Templates without a live name give `per_template` phrases each; templates
     naming a device, area or floor are sampled once per live value (at most
@@ -134,6 +138,8 @@ def build_phrases(
         if wanted is not None and intent.name not in wanted:
             continue
         for data in intent.data:
+            if checkpoint is not None:
+                checkpoint()
             own_rules = data.expansion_rules
             rule_sets = (
                 {**rules, **own_rules},

