@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import statistics
 import sys
@@ -58,6 +59,8 @@ from bench.stt import _distance, _words
 PHASES = ("quiet", "background", "background, no gate")
 STARTED_MARGIN = 0.15
 """Seconds after the background work was due to start: the command arrives mid-work."""
+BACKGROUND_WAIT = 30.0
+"""Seconds a background phase waits for the previous change's work before the next."""
 
 
 def _wer(pairs: list[tuple[str, str]], korean: bool) -> float | None:
@@ -101,6 +104,16 @@ async def _announce(client: aiomqtt.Client, prefix: str, korean: bool) -> None:
     await client.publish(f"{prefix}/light/{uid}/config", json.dumps(config), qos=1)
 
 
+async def _background_done(runtime: Runtime, limit: float) -> None:
+    """Wait (at most `limit` s) for the LLM prompt and the STT list to be ready."""
+    assert runtime.understanding is not None
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(limit):
+            await runtime.understanding.warmed()
+            if runtime.grammar is not None:
+                await runtime.grammar.settled()
+
+
 async def _phase(
     phase: str,
     runtime: Runtime,
@@ -118,12 +131,11 @@ async def _phase(
     pauses = gate.pauses
     builds = runtime.grammar.builds if runtime.grammar else 0
     rows: list[dict[str, Any]] = []
+    await _background_done(runtime, 600 if phase == "quiet" else BACKGROUND_WAIT)
     for wav in wavs:
-        async with asyncio.timeout(300):
-            await runtime.understanding.warmed()
-            if runtime.grammar is not None:
-                await runtime.grammar.settled()
         if phase != "quiet":
+            # On a busy machine nice-19 work may not finish: the next change piles up.
+            await _background_done(runtime, BACKGROUND_WAIT)
             await _announce(client, prefix, korean)
             wait = WARM_UP_DELAY if runtime.llm_loaded else SETTLE_SECONDS
             await asyncio.sleep(wait + STARTED_MARGIN)

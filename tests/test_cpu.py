@@ -42,7 +42,8 @@ from assistant.vad import EndOfSpeech, EndpointSettings, create_engine
 from assistant.wake import WakeWordDetector
 from tests.pipeline_support import spoken
 
-SCHED_IDLE = 5
+IDLE = (19, 0)
+"""(nice, policy) of background threads: nice 19, SCHED_OTHER."""
 
 
 def _sched(pid: int, tid: int) -> tuple[int, int]:
@@ -129,10 +130,10 @@ def test_background_threads_and_their_children_run_at_idle_priority() -> None:
     thread = threading.Thread(target=background)
     thread.start()
     thread.join()
-    assert seen["background"] == (19, SCHED_IDLE)
-    assert seen["child"] == (19, SCHED_IDLE)  # e.g. llama.cpp's OpenMP team
+    assert seen["background"] == IDLE
+    assert seen["child"] == IDLE  # e.g. llama.cpp's OpenMP team
     # The caller's own thread is untouched.
-    assert _sched(os.getpid(), threading.get_native_id()) != (19, SCHED_IDLE)
+    assert _sched(os.getpid(), threading.get_native_id()) != IDLE
 
 
 async def test_background_work_waits_for_the_utterance() -> None:
@@ -152,7 +153,7 @@ async def test_background_work_waits_for_the_utterance() -> None:
         foreground.end()  # the reply is ready
         async with asyncio.timeout(30):
             assert await job == "built"
-        assert ran == {"during_utterance": False, "sched": (19, SCHED_IDLE)}
+        assert ran == {"during_utterance": False, "sched": IDLE}
     finally:
         foreground.close()
 
@@ -273,7 +274,7 @@ def _idle_threads(pid: int) -> int:
     count = 0
     for task in Path(f"/proc/{pid}/task").iterdir():
         try:
-            if _sched(pid, int(task.name)) == (19, SCHED_IDLE):
+            if _sched(pid, int(task.name)) == IDLE:
                 count += 1
         except (FileNotFoundError, ProcessLookupError):
             continue
@@ -318,7 +319,7 @@ async def test_grammar_rebuild_waits_for_the_utterance(vosk_ko: VoskEngine) -> N
         async with asyncio.timeout(30):
             await refresh.settled()
         assert refresh.builds == 2
-        assert built_at[-1] == (False, (19, SCHED_IDLE))
+        assert built_at[-1] == (False, IDLE)
         refresh.apply()
         assert vosk_ko.phrases == frozenset({"불 열어", "문 열어"})
     finally:

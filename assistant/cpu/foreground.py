@@ -5,9 +5,11 @@ the reply is ready, the listener and the turn runner hold the `Foreground`.
 Background work of the service (the LLM's prompt preparation, the STT's
 phrase lists) then:
 
-- runs on threads at idle priority (`lower_this_thread`: nice 19 and, on
-  Linux, ``SCHED_IDLE``), which threads they start inherit (llama.cpp's
-  OpenMP team is started by the thread that calls it);
+- runs on threads at the lowest priority (`lower_this_thread`: nice 19),
+  which threads they start inherit (llama.cpp's OpenMP team is started by
+  the thread that calls it).  Not ``SCHED_IDLE``: that starves for as long
+  as anything else on the machine is busy, and a Python thread starved
+  while it holds the GIL stalls the utterance's threads too;
 - stops at safe points (`checkpoint`: between intents of a phrase list,
   between 128-token chunks of a prompt) until the utterance is done.
 
@@ -24,7 +26,6 @@ own and the worker never pauses (it still runs at idle priority).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import mmap
 import os
@@ -45,21 +46,18 @@ BACKGROUND_THREADS = 2
 worker) and a phrase list rebuild need not wait for each other."""
 
 
-def lower_this_thread() -> str:
-    """Run the calling thread (and threads it starts) at idle priority; what was applied.
+def lower_this_thread() -> bool:
+    """Run the calling thread (and threads it starts) at nice 19; False where it cannot.
 
     Lowering is always allowed; raising it back is not (without privileges),
     so only threads that do background work for their whole life call this.
     """
-    tid = threading.get_native_id()
-    applied: list[str] = []
-    with contextlib.suppress(OSError, AttributeError):
-        os.setpriority(os.PRIO_PROCESS, tid, IDLE_NICE)  # Linux: nice is per thread
-        applied.append(f"nice {IDLE_NICE}")
-    with contextlib.suppress(OSError, AttributeError):
-        os.sched_setscheduler(tid, os.SCHED_IDLE, os.sched_param(0))
-        applied.append("SCHED_IDLE")
-    return ", ".join(applied) or "unchanged"
+    try:
+        # On Linux nice is per thread: PRIO_PROCESS with a thread id sets that thread's.
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), IDLE_NICE)
+    except (OSError, AttributeError):
+        return False
+    return True
 
 
 class ForegroundView:
@@ -160,4 +158,5 @@ class Foreground:
 
 
 def _lowered() -> None:
-    log.debug("background thread %d: %s", threading.get_native_id(), lower_this_thread())
+    if not lower_this_thread():
+        log.debug("background thread %d keeps its priority", threading.get_native_id())

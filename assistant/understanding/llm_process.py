@@ -61,6 +61,9 @@ log = logging.getLogger(__name__)
 _GRACE_SECONDS = 60.0
 _PARENT_POLL_SECONDS = 0.2
 _PR_SET_PDEATHSIG = 1
+WARM_SLICE_SECONDS = 20.0
+"""A warm-up answers at least this often (unfinished, then asked again): at idle
+priority on a busy machine it may take minutes, and one call must not look hung."""
 WORKER_MODULE = "assistant.understanding.llm_process"
 """In the worker's command line: how tests (and `ps`) recognise it."""
 
@@ -107,7 +110,11 @@ class _Served:
 
     def warm(self, schemas: Sequence[IntentSchema], vocabulary: Vocabulary) -> LlmTimings:
         view = self.foreground
-        stop = (lambda: view.active) if view is not None else None
+        until = time.monotonic() + WARM_SLICE_SECONDS
+
+        def stop() -> bool:
+            return (view is not None and view.active) or time.monotonic() > until
+
         return self.background.submit(self.worker.warm, schemas, vocabulary, stop).result()
 
 
@@ -292,10 +299,11 @@ class LlmProcess:
                     raise UserError(f"the LLM worker could not warm up ({exc})") from None
                 except WorkerFailed as exc:
                     raise UserError(f"the LLM worker could not warm up ({exc})") from None
-            if not result.paused or self.foreground is None:
+            if not result.paused:
                 return result
-            # Unlocked: the utterance's own sentence may need the model meanwhile.
-            self.foreground.checkpoint()
+            if self.foreground is not None:
+                # Unlocked: the utterance's own sentence may need the model meanwhile.
+                self.foreground.checkpoint()
 
     def parse(
         self, text: str, schemas: Sequence[IntentSchema], vocabulary: Vocabulary
