@@ -93,6 +93,7 @@ def _phase_summary(details: list[dict[str, Any]], refs: list[str], korean: bool)
             stt_rtf_median=round(statistics.median(rtfs), 3) if rtfs else None,
         )
     out["wer"] = _wer([(r, d["transcript"]) for r, d in zip(refs, details, strict=True)], korean)
+    out["heard"] = [d["transcript"] for d in details]
     return out
 
 

@@ -168,6 +168,12 @@ class Runtime:
         if self.turns is not None:
             self.turns.close()
         await self._stack.aclose()
+        from assistant.understanding.fallback import LlmAdapter
+
+        if isinstance(self._fallback, LlmAdapter):
+            # Closed first, a warm-up still in flight ends instead of restarting the
+            # worker that dies with the thread that started it (PR_SET_PDEATHSIG).
+            self._fallback.close()
         self.foreground.close()
 
     def _ready(self, stage: str, started: float, detail: str) -> None:

@@ -50,6 +50,10 @@ class LlmBackend(Protocol):
         """Evaluate the static prompt prefix now."""
         ...
 
+    def close(self) -> None:
+        """Free the model (end its worker process)."""
+        ...
+
 
 class LlmAdapter:
     """Presents an `LlmBackend` as the engine's `Fallback` (result shape, logging)."""
@@ -60,6 +64,10 @@ class LlmAdapter:
     def warm(self, schemas: Sequence[IntentSchema], vocabulary: Vocabulary) -> None:
         """Evaluate the static prompt prefix now (blocking; seconds on a small CPU)."""
         self.backend.warm(schemas, vocabulary)
+
+    def close(self) -> None:
+        """Free the model; a warm-up still running ends with an error, not a new worker."""
+        self.backend.close()
 
     def parse(
         self, text: str, schemas: Sequence[IntentSchema], vocabulary: Vocabulary

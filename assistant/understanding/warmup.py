@@ -43,6 +43,7 @@ class WarmUp:
         self.vocabulary = vocabulary
         self._timer: asyncio.TimerHandle | None = None
         self._tasks: set[asyncio.Task[None]] = set()
+        self._again = False
 
     async def run(self) -> None:
         """Warm now, in a thread; a failure is logged (the first sentence pays instead)."""
@@ -69,11 +70,22 @@ class WarmUp:
 
         def begin() -> None:
             self._timer = None
+            if self._tasks:
+                # One at a time (a queue of them would hold every background
+                # thread); the running one may have read the old names: again after it.
+                self._again = True
+                return
             task = loop.create_task(self.run(), name=_TASK)
             self._tasks.add(task)  # the loop holds tasks only weakly
-            task.add_done_callback(self._tasks.discard)
+            task.add_done_callback(self._finished)
 
         self._timer = loop.call_later(delay, begin)
+
+    def _finished(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if self._again and not task.cancelled():
+            self._again = False
+            self.start()
 
     def later(self) -> None:
         """Warm once things have been quiet for `WARM_UP_DELAY` s (a registry listener)."""
@@ -91,6 +103,7 @@ class WarmUp:
 
     def close(self) -> None:
         """Cancel what is pending or running."""
+        self._again = False
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
