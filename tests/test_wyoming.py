@@ -27,10 +27,12 @@ from wyoming.tts import Synthesize
 from zeroconf import IPVersion
 from zeroconf.asyncio import AsyncServiceInfo, AsyncZeroconf
 
+from assistant.audio.wav import write_wav
 from assistant.config import MqttConfig
 from assistant.integrations.wyoming.advertise import SERVICE_TYPE, service_info, service_name
 from assistant.simulate.fleet import Fleet
 from tests.conftest import Broker, free_port, speak
+from tests.pipeline_support import silence
 from tests.test_ask import home, write_config
 
 pytestmark = pytest.mark.slow
@@ -60,16 +62,14 @@ class Server:
 
 
 @contextlib.asynccontextmanager
-async def serve_wyoming(config: Path, port: int) -> AsyncIterator[Server]:
+async def serve_wyoming(config: Path, port: int, *command: str) -> AsyncIterator[Server]:
+    """`assistant serve-wyoming` (or `command`, which reads the port from the config)."""
+    args = command or ("serve-wyoming", "--config", str(config), "--port", str(port))
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
         "assistant.cli",
-        "serve-wyoming",
-        "--config",
-        str(config),
-        "--port",
-        str(port),
+        *args,
         stderr=asyncio.subprocess.PIPE,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )
@@ -160,10 +160,35 @@ async def test_home_assistant_flow_describe_transcribe_speak_and_handle(
             # A sentence about no device of this home: not handled, said so.
             other = await answer(client, Transcript(text="what is the capital of France").event())
             assert NotHandled.is_type(other.type), other
-            # A LAN client may not unlock: nothing is sent to the lock.
+            # A LAN client may not unlock, not even by saying "yes".
+            await fleet.set_state("lock.front_door", "locked")
             unlock = await answer(client, Transcript(text="unlock the front door").event())
+            yes = await answer(client, Transcript(text="yes").event())
             assert "light.kitchen_light" in {r.entity_id for r in fleet.received}
-        assert "lock.front_door" not in {r.entity_id for r in fleet.received}, unlock
+        assert "lock.front_door" not in {r.entity_id for r in fleet.received}, (unlock, yes)
+        assert fleet.states["lock.front_door"].state == "locked"
+
+
+async def test_run_serves_wyoming_next_to_the_microphone(broker: Broker, tmp_path: Path) -> None:
+    port = free_port()
+    extra = f"[wyoming]\nenabled = true\nport = {port}\nzeroconf = false\n"
+    config = write_config(tmp_path, broker, "wyrun", extra)
+    mqtt = MqttConfig(host=broker.host, port=broker.port)
+    quiet = tmp_path / "quiet.wav"
+    write_wav(quiet, silence(60.0))  # a microphone nobody speaks into
+    command = speak("turn off the counter light", tmp_path / "command.wav")
+    run = ("run", "--config", str(config), "--input", str(quiet), "--no-wake")
+    async with (
+        asyncio.timeout(120),
+        Fleet(home(), mqtt, prefix="wyrun") as fleet,
+        serve_wyoming(config, port, *run) as server,
+        server.client() as client,
+    ):
+        text = await transcribe(client, command)
+        assert words(text) == "turn off the counter light"
+        handled = await answer(client, Transcript(text=text).event())
+        assert Handled.is_type(handled.type), handled
+        await fleet.wait_for_state("light.counter_light", "off")
 
 
 async def test_two_clients_at_once_each_get_their_own_transcript(

@@ -105,6 +105,10 @@ async def serve(settings: Settings, args: argparse.Namespace) -> int:
                 _say("stopped before start-up finished")
                 return 0
             runtime = entering.result()
+            if settings.wyoming.enabled:
+                from assistant.integrations.wyoming.engines import serving
+
+                await stack.enter_async_context(serving(runtime, _say, own_stt=True))
             assert runtime.listener is not None
             assert runtime.turns is not None
             pipeline = LivePipeline(

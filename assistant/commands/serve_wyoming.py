@@ -36,18 +36,15 @@ def _say(line: str) -> None:
 
 async def serve(settings: Settings) -> int:
     """Serve until SIGTERM/SIGINT."""
-    from assistant.integrations.wyoming.engines import make_services
-    from assistant.integrations.wyoming.server import WyomingServer, describe
+    from assistant.integrations.wyoming.engines import serving
 
     options = RuntimeOptions(wake=False, speak=settings.tts.enabled, interface=False)
     with stop_event(asyncio.get_running_loop()) as stop:
-        async with Runtime(settings, options, status=_say) as runtime:
-            assert runtime.turns is not None
-            assert runtime.understanding is not None
-            services = make_services(settings, runtime.turns, runtime.understanding)
-            async with WyomingServer(settings.wyoming, services, settings.site.id) as server:
-                _say(f"{'wyoming':<14} ready  {describe(server)}")
-                await stop.wait()
+        async with (
+            Runtime(settings, options, status=_say) as runtime,
+            serving(runtime, _say, own_stt=False),
+        ):
+            await stop.wait()
     _say("stopped")
     return 0
 

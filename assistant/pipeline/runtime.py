@@ -23,7 +23,7 @@ from assistant.config import Settings
 from assistant.devices.backend import Devices, open_backend
 from assistant.errors import UserError
 from assistant.interface import ONLINE, Interface, Request
-from assistant.pipeline.grammar_refresh import GrammarRefresh
+from assistant.pipeline.grammar_refresh import GrammarRefresh, PhraseSource
 from assistant.pipeline.listener import Listener
 from assistant.pipeline.turn import Synthesizer, TurnRunner
 from assistant.stt import PhraseBiased, PhraseRestrictable, SttEngine
@@ -140,6 +140,7 @@ class Runtime:
         self.listener: Listener | None = None
         self.turns: TurnRunner | None = None
         self.grammar: GrammarRefresh | None = None
+        self._refreshes: list[GrammarRefresh] = []
         self.llm_loaded = False
         self._fallback: Fallback | None = None
         self._stack = contextlib.AsyncExitStack()
@@ -158,8 +159,8 @@ class Runtime:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        if self.grammar is not None:
-            self.grammar.close()
+        for refresh in self._refreshes:
+            refresh.close()
         if self.understanding is not None:
             self.understanding.close()
         if self.turns is not None:
@@ -236,10 +237,9 @@ class Runtime:
             # The command's audio goes to STT while it is spoken: at the end of
             # speech only the final decode is left (Vosk has done most of it).
             self.listener.feeder = self.turns.feeder()
-        if isinstance(stt, PhraseRestrictable) and settings.stt.grammar:
-            await self._use_grammar(stt, understanding)
-        elif isinstance(stt, PhraseBiased):
-            await self._use_bias(stt, understanding)
+        if isinstance(stt, PhraseRestrictable | PhraseBiased):
+            await self.follow_home(stt, self.turns)
+            self.grammar = self.turns.grammar
 
     async def _load_listener(self) -> None:
         """The LLM (if on), then wake word and VAD."""
@@ -269,40 +269,43 @@ class Runtime:
             f"{settings.wake.model}" if wake is not None else "off (every utterance is a command)",
         )
 
-    async def _use_grammar(self, stt: PhraseRestrictable, understanding: Understanding) -> None:
-        """Grammar mode: recognise only what the home understands (and answers to questions)."""
-        from assistant.understanding.phrases import build_phrases
+    def phrase_source(self, stt: PhraseRestrictable | PhraseBiased) -> PhraseSource | None:
+        """What `stt` should know of the home, or None (Vosk with `[stt] grammar` off).
 
-        assert self.turns is not None
-        assert self.devices is not None
-        matcher = understanding.matcher
-
-        def phrases() -> list[str]:
-            return [*build_phrases(matcher), *understanding.replies.answers()]
-
-        self.grammar = GrammarRefresh(stt, phrases)
-        count = await self.grammar.start(self.devices.registry)
-        self.turns.grammar = self.grammar
-        await self.turns.apply_grammar()
-        self.status(f"{'grammar':<14} on     {count} phrases")
-
-    async def _use_bias(self, stt: PhraseBiased, understanding: Understanding) -> None:
-        """Whisper: the live names and areas of the home (and the answers) as its prompt."""
-        from assistant.stt.bias import home_words
-
-        assert self.turns is not None
+        Vosk's grammar: the phrases the home understands (and the answers to
+        questions).  Whisper's bias: the live names and areas (and the answers:
+        with the names alone, beam search heard "no" as "Hello").
+        """
+        understanding = self.understanding
+        assert understanding is not None
         assert self.devices is not None
         registry = self.devices.registry
+        if isinstance(stt, PhraseRestrictable):
+            if not self.settings.stt.grammar:
+                return None
+            from assistant.understanding.phrases import build_phrases
 
-        def names() -> list[str]:
-            # The answers too: with the names alone, beam search heard "no" as "Hello".
-            return [*home_words(registry), *understanding.replies.spoken_answers]
+            matcher = understanding.matcher
+            return lambda: [*build_phrases(matcher), *understanding.replies.answers()]
+        from assistant.stt.bias import home_words
 
-        self.grammar = GrammarRefresh(stt, names)
-        count = await self.grammar.start(registry)
-        self.turns.grammar = self.grammar
-        await self.turns.apply_grammar()
-        self.status(f"{'stt bias':<14} on     {count} words")
+        return lambda: [*home_words(registry), *understanding.replies.spoken_answers]
+
+    async def follow_home(self, stt: PhraseRestrictable | PhraseBiased, turns: TurnRunner) -> None:
+        """Keep `turns`' engine told of the home as devices change (grammar or bias)."""
+        assert self.devices is not None
+        source = self.phrase_source(stt)
+        if source is None:
+            return
+        grammar = GrammarRefresh(stt, source)
+        self._refreshes.append(grammar)
+        count = await grammar.start(self.devices.registry)
+        turns.grammar = grammar
+        await turns.apply_grammar()
+        if isinstance(stt, PhraseRestrictable):
+            self.status(f"{'grammar':<14} on     {count} phrases")
+        else:
+            self.status(f"{'stt bias':<14} on     {count} words")
 
     def _load_fallback(self) -> Fallback | None:
         """The LLM fallback, or None with one status line saying why not."""
