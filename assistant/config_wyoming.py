@@ -23,7 +23,9 @@ class WyomingConfig(BaseModel):
         min_length=1,
         description="Address to listen on; 0.0.0.0 for Home Assistant on another host.",
     )
-    port: int = Field(default=10700, ge=0, le=65535, description="TCP port (0: any free port).")
+    # 10300: the port of wyoming-faster-whisper, the speech-to-text this replaces;
+    # 10700 stays free for a wyoming-satellite on the same machine.
+    port: int = Field(default=10300, ge=0, le=65535, description="TCP port (0: any free port).")
     intents: Literal["handle", "recognize"] = Field(
         default="handle",
         description=(
