@@ -235,11 +235,19 @@ async def test_hostile_events_recognize_mode_and_zeroconf(broker: Broker, tmp_pa
         await writer.drain()
         assert await reader.read() == b""
         writer.close()
+        # A payload of a terabyte announced: refused before anything is buffered.
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(b'{"type": "audio-chunk", "payload_length": 1000000000000}\n' + bytes(4096))
+        await writer.drain()
+        assert await reader.read() == b""
+        writer.close()
         async with server.client() as client:
             # Known types with missing or wrong data: an error event, and serving goes on.
             bad = await answer(client, Event(type="audio-chunk", data={"rate": "x"}))
             assert Error.is_type(bad.type)
             bad = await answer(client, Event(type="transcript", data={}))
+            assert Error.is_type(bad.type)
+            bad = await answer(client, Event(type="synthesize", data={"text": 42}))
             assert Error.is_type(bad.type)
             await client.write_event(Event(type="no-such-event", data={"x": 1}))
             # Recognize mode: the intent for Home Assistant to execute, nothing done here.
@@ -262,9 +270,10 @@ async def test_hostile_events_recognize_mode_and_zeroconf(broker: Broker, tmp_pa
             await browser.async_close()
         output = await server.stop()
     assert fleet.received == []
-    assert output.count("unreadable event; connection closed") == 1
+    assert output.count("unreadable event; connection closed") == 2
     assert "malformed 'audio-chunk' event" in output
     assert "malformed 'transcript' event" in output
+    assert "malformed 'synthesize' event" in output
 
 
 def test_service_info_names_the_listening_address() -> None:

@@ -26,7 +26,7 @@ from wyoming.server import AsyncEventHandler
 from wyoming.tts import Synthesize
 
 from assistant.audio import CHANNELS, SAMPLE_RATE, SAMPLE_WIDTH, Samples
-from assistant.textsafe import clean
+from assistant.textsafe import TEXT_LIMIT, clean, unicode_safe
 from assistant.understanding.calls import IntentCall
 from assistant.understanding.origin import Origin
 from assistant.understanding.outcome import Outcome, jsonable
@@ -54,6 +54,13 @@ class Services:
     """"handle" or "recognize"."""
     max_samples: int
     """The longest utterance a connection may send (more is dropped)."""
+
+
+def _text(value: object) -> str:
+    """A client's text, capped (a hostile one could send megabytes to speak)."""
+    if not isinstance(value, str):
+        raise TypeError(f"text is {type(value).__name__}, not a string")
+    return unicode_safe(value.strip(), TEXT_LIMIT)
 
 
 class WyomingHandler(AsyncEventHandler):
@@ -126,9 +133,9 @@ class WyomingHandler(AsyncEventHandler):
         elif AudioStop.is_type(event.type):
             await self._finish_audio()
         elif Synthesize.is_type(event.type):
-            await self._synthesize(Synthesize.from_event(event).text)
+            await self._synthesize(_text(Synthesize.from_event(event).text))
         elif Transcript.is_type(event.type) or Recognize.is_type(event.type):
-            text = str(event.data["text"])
+            text = _text(event.data["text"])
             if self.services.intents == "handle":
                 await self._handle(text)
             else:

@@ -22,6 +22,22 @@ from assistant.integrations.wyoming.handler import Services, WyomingHandler
 
 log = logging.getLogger(__name__)
 
+MAX_EVENT_BYTES = 1 << 20
+"""Largest data or payload one event may announce (an audio chunk is a few KiB)."""
+
+
+class _BoundedReader(asyncio.StreamReader):
+    """Refuses an event that announces more bytes than `MAX_EVENT_BYTES`.
+
+    The wyoming reader trusts `payload_length` and would buffer whatever a
+    peer announces; the ValueError makes it give up on the connection instead.
+    """
+
+    async def readexactly(self, n: int) -> bytes:
+        if n > MAX_EVENT_BYTES:
+            raise ValueError(f"an event of {n} bytes (at most {MAX_EVENT_BYTES})")
+        return await super().readexactly(n)
+
 
 class WyomingServer:
     """`async with WyomingServer(config, services, name) as server:` serves until exit."""
@@ -39,9 +55,15 @@ class WyomingServer:
         self._advertisement: Advertisement | None = None
 
     async def __aenter__(self) -> Self:
+        loop = asyncio.get_running_loop()
+
+        def protocol() -> asyncio.StreamReaderProtocol:
+            # asyncio.start_server's own factory, with the bounded reader.
+            return asyncio.StreamReaderProtocol(_BoundedReader(), self._accept)
+
         try:
-            self._server = await asyncio.start_server(
-                self._accept, host=self.config.host, port=self.config.port
+            self._server = await loop.create_server(
+                protocol, host=self.config.host, port=self.config.port
             )
         except OSError as exc:
             raise UserError(

@@ -1,6 +1,8 @@
 """The Wyoming server's round trips on loopback, against the same work in `listen`.
 
-    .venv/bin/python bench/wyoming.py [--utterances N] [--json OUT]
+    .venv/bin/python bench/wyoming_server.py [--utterances N] [--json OUT]
+
+(Not bench/wyoming.py: run as a script, that name would shadow the wyoming package.)
 
 A private mosquitto and the simulated example home; espeak-ng commands
 (16 kHz WAVs).  `assistant serve-wyoming` runs as a child process and the
@@ -30,11 +32,7 @@ import wave
 from pathlib import Path
 from typing import Any
 
-# Run as a script, bench/ is sys.path[0] and this file would shadow the
-# wyoming package: the repository root replaces it.
-HERE = Path(__file__).resolve().parent
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
-sys.path.insert(0, str(HERE.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from wyoming.asr import Transcribe, Transcript
 from wyoming.audio import wav_to_chunks
