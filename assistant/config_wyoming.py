@@ -45,3 +45,9 @@ class WyomingConfig(BaseModel):
     max_audio_seconds: float = Field(
         default=30.0, gt=0, le=300, description="Longest utterance accepted from a client."
     )
+    idle_seconds: float = Field(
+        default=120.0,
+        gt=0,
+        le=3600,
+        description="A connection that sends nothing this long is closed (frees its slot).",
+    )

@@ -220,7 +220,10 @@ async def test_two_clients_at_once_each_get_their_own_transcript(
 
 async def test_hostile_events_recognize_mode_and_zeroconf(broker: Broker, tmp_path: Path) -> None:
     name = f"wytest-{os.getpid()}"
-    extra = f'[wyoming]\nintents = "recognize"\nzeroconf = true\n[site]\nid = "{name}"\n'
+    extra = (
+        '[wyoming]\nintents = "recognize"\nzeroconf = true\nmax_clients = 2\nidle_seconds = 5\n'
+        f'[site]\nid = "{name}"\n'
+    )
     config = write_config(tmp_path, broker, "wyhostile", extra)
     mqtt = MqttConfig(host=broker.host, port=broker.port)
     port = free_port()
@@ -259,6 +262,22 @@ async def test_hostile_events_recognize_mode_and_zeroconf(broker: Broker, tmp_pa
             nothing = await answer(client, Transcript(text="sing me a song").event())
             assert NotRecognized.is_type(nothing.type)
 
+        # Two clients that went quiet hold both slots: a third is refused, and
+        # the quiet ones are closed once idle_seconds pass.
+        quiet = []
+        for _ in range(2):
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            writer.write(b'{"type": "describe"}\n')
+            assert await reader.readline()  # the info: served
+            quiet.append((reader, writer))
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        assert await reader.read() == b""
+        writer.close()
+        for reader, writer in quiet:
+            await reader.read()  # the rest of the info, then the end: closed by the server
+            assert reader.at_eof()
+            writer.close()
+
         # The advertisement, found by zeroconf's own lookup on loopback.
         browser = AsyncZeroconf(interfaces=["127.0.0.1"], ip_version=IPVersion.V4Only)
         try:
@@ -274,6 +293,8 @@ async def test_hostile_events_recognize_mode_and_zeroconf(broker: Broker, tmp_pa
     assert "malformed 'audio-chunk' event" in output
     assert "malformed 'transcript' event" in output
     assert "malformed 'synthesize' event" in output
+    assert output.count("refused (2 clients connected, max_clients)") == 1
+    assert output.count("idle 5 s; connection closed") == 2
 
 
 def test_service_info_names_the_listening_address() -> None:

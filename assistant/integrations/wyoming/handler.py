@@ -72,6 +72,7 @@ class WyomingHandler(AsyncEventHandler):
         writer: asyncio.StreamWriter,
         services: Services,
         peer: str,
+        idle_seconds: float,
     ) -> None:
         super().__init__(reader, writer)
         self.services = services
@@ -85,9 +86,18 @@ class WyomingHandler(AsyncEventHandler):
         self._transcribing = False
         self._audio = bytearray()
         self._dropped = False
+        self.idle_seconds = idle_seconds
+        self.idle: asyncio.Timeout | None = None
+        """The server's deadline for this connection: off while an event is answered."""
+
+    def _rearm(self, seconds: float | None) -> None:
+        if self.idle is not None:
+            loop = asyncio.get_running_loop()
+            self.idle.reschedule(None if seconds is None else loop.time() + seconds)
 
     async def handle_event(self, event: Event) -> bool:
         """Answer one event; False would close the connection (never: bad input is logged)."""
+        self._rearm(None)  # a decode waiting for the STT engine is not idleness
         try:
             await self._dispatch(event)
         except (KeyError, ValueError, TypeError, AttributeError) as exc:
@@ -109,11 +119,14 @@ class WyomingHandler(AsyncEventHandler):
                 clean(str(exc), 120),
             )
             await self.write_event(Error(text="failed", code="failed").event())
+        finally:
+            self._rearm(self.idle_seconds)
         return True
 
     async def disconnect(self) -> None:
         """The connection ended; one line when it ended on an unreadable event."""
-        if not self.reader.at_eof():
+        task = asyncio.current_task()
+        if not self.reader.at_eof() and not (task is not None and task.cancelling()):
             # The wyoming reader gives up (and the connection ends) on a line
             # that is not JSON, too long, or a wrong data length.
             log.warning("wyoming %s: unreadable event; connection closed", self.peer)

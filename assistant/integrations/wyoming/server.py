@@ -119,14 +119,18 @@ class WyomingServer:
             )
             writer.close()
             return
-        handler = WyomingHandler(reader, writer, self.services, peer)
+        handler = WyomingHandler(reader, writer, self.services, peer, self.config.idle_seconds)
         task = asyncio.create_task(self._serve(handler), name=f"wyoming-client-{peer}")
         self._tasks[task] = handler
         task.add_done_callback(lambda done: self._tasks.pop(done, None))
 
     async def _serve(self, handler: WyomingHandler) -> None:
         try:
-            await handler.run()
+            async with asyncio.timeout(self.config.idle_seconds) as idle:
+                handler.idle = idle
+                await handler.run()
+        except TimeoutError:
+            log.info("wyoming %s: idle %g s; connection closed", handler.peer, handler.idle_seconds)
         except (ConnectionError, asyncio.IncompleteReadError) as exc:
             log.info("wyoming %s: connection lost (%s)", handler.peer, type(exc).__name__)
         finally:
