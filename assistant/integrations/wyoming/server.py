@@ -1,10 +1,11 @@
 """The Wyoming TCP server: bounded connections, each answered by a ``WyomingHandler``.
 
-``asyncio.start_server`` accepts; each connection runs the wyoming package's
-own event loop (``AsyncEventHandler.run``) in a named task.  Beyond
-``max_clients`` a connection is closed at once with one log line, so a
-burst of clients queues no work.  Shutdown closes the listening socket and
-every connection.
+The loop's TCP server accepts (with a stream reader that refuses huge
+events); each connection runs the wyoming package's own event loop
+(``AsyncEventHandler.run``) in a named task, closed after ``idle_seconds``
+of silence.  Beyond ``max_clients`` a connection is closed at once with one
+log line, so a burst of clients queues no work.  Shutdown closes the
+listening socket and every connection.
 """
 
 from __future__ import annotations
@@ -48,8 +49,6 @@ class WyomingServer:
         self.name = name
         self.port = config.port
         """The bound port (the chosen one when the config says 0)."""
-        self.refused = 0
-        """Connections closed because `max_clients` were being served."""
         self._server: asyncio.Server | None = None
         self._tasks: dict[asyncio.Task[None], WyomingHandler] = {}
         self._advertisement: Advertisement | None = None
@@ -104,16 +103,10 @@ class WyomingServer:
         """True while the zeroconf announcement is registered."""
         return self._advertisement is not None
 
-    @property
-    def clients(self) -> int:
-        """Connections being served now."""
-        return len(self._tasks)
-
     async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         address = writer.get_extra_info("peername")
         peer = str(address[0]) if isinstance(address, tuple) else "unknown"
         if len(self._tasks) >= self.config.max_clients:
-            self.refused += 1
             log.warning(
                 "wyoming %s: refused (%d clients connected, max_clients)", peer, len(self._tasks)
             )
