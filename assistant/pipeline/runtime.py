@@ -140,7 +140,6 @@ class Runtime:
         self.listener: Listener | None = None
         self.turns: TurnRunner | None = None
         self.grammar: GrammarRefresh | None = None
-        self._refreshes: list[GrammarRefresh] = []
         self.llm_loaded = False
         self._fallback: Fallback | None = None
         self._stack = contextlib.AsyncExitStack()
@@ -159,8 +158,8 @@ class Runtime:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        for refresh in self._refreshes:
-            refresh.close()
+        if self.grammar is not None:
+            self.grammar.close()
         if self.understanding is not None:
             self.understanding.close()
         if self.turns is not None:
@@ -238,8 +237,7 @@ class Runtime:
             # speech only the final decode is left (Vosk has done most of it).
             self.listener.feeder = self.turns.feeder()
         if isinstance(stt, PhraseRestrictable | PhraseBiased):
-            await self.follow_home(stt, self.turns)
-            self.grammar = self.turns.grammar
+            self.grammar = await self.follow_home(stt, self.turns)
 
     async def _load_listener(self) -> None:
         """The LLM (if on), then wake word and VAD."""
@@ -291,14 +289,18 @@ class Runtime:
 
         return lambda: [*home_words(registry), *understanding.replies.spoken_answers]
 
-    async def follow_home(self, stt: PhraseRestrictable | PhraseBiased, turns: TurnRunner) -> None:
-        """Keep `turns`' engine told of the home as devices change (grammar or bias)."""
+    async def follow_home(
+        self, stt: PhraseRestrictable | PhraseBiased, turns: TurnRunner
+    ) -> GrammarRefresh | None:
+        """Keep `turns`' engine told of the home as devices change (grammar or bias).
+
+        The caller closes the refresh returned (None: nothing to follow).
+        """
         assert self.devices is not None
         source = self.phrase_source(stt)
         if source is None:
-            return
+            return None
         grammar = GrammarRefresh(stt, source)
-        self._refreshes.append(grammar)
         count = await grammar.start(self.devices.registry)
         turns.grammar = grammar
         await turns.apply_grammar()
@@ -306,6 +308,7 @@ class Runtime:
             self.status(f"{'grammar':<14} on     {count} phrases")
         else:
             self.status(f"{'stt bias':<14} on     {count} words")
+        return grammar
 
     def _load_fallback(self) -> Fallback | None:
         """The LLM fallback, or None with one status line saying why not."""

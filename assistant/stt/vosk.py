@@ -11,6 +11,7 @@ becomes "".
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
 import time
@@ -135,6 +136,15 @@ class VoskEngine:
         self._segments = []
         self._samples = 0
         self._decode_seconds = 0.0
+
+    def fork(self) -> VoskEngine:
+        """A second engine on the same model: its own recogniser, recognising freely
+        until given phrases (Vosk shares one model among recognisers on any thread)."""
+        twin = copy.copy(self)
+        twin._phrases = None
+        twin._recognizer = twin._new_recognizer(None)
+        twin.reset()
+        return twin
 
     def _restrict(self, text: str) -> str:
         # Several endpoints may have produced several phrases; keep only listed ones.

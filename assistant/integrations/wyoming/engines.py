@@ -6,28 +6,29 @@ decodes one utterance at a time (with the home's names or phrases applied
 between utterances), so a burst of clients queues rather than
 oversubscribing the CPU; its length is bounded by ``max_clients``.
 
-`serve-wyoming` uses the runtime's own turn runner.  `run` gives the
-server an STT engine of its own: the microphone's engine holds the
-utterance being spoken (its audio is streamed in while it is said), and a
-Wyoming utterance decoded in between would be mixed into it.
+`serve-wyoming` uses the runtime's own turn runner.  `run` gives the server
+a fork of the microphone's engine (the same loaded model, a stream of its
+own): the microphone's stream holds the utterance being spoken (its audio
+is streamed in while it is said), and a Wyoming utterance decoded in
+between would be mixed into it.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import time
 from collections.abc import AsyncIterator, Callable
 
 from assistant.audio import SAMPLE_RATE, Samples
 from assistant.config import Settings
+from assistant.errors import UserError
 from assistant.integrations.wyoming.handler import Services
 from assistant.integrations.wyoming.info import Offer, build_info
 from assistant.integrations.wyoming.server import WyomingServer, describe
 from assistant.pipeline.messages import Utterance
 from assistant.pipeline.runtime import Runtime
 from assistant.pipeline.turn import TurnRunner
-from assistant.stt import PhraseBiased, PhraseRestrictable
+from assistant.stt import Forkable, PhraseBiased, PhraseRestrictable
 from assistant.understanding.calls import IntentCall
 from assistant.understanding.engine import Understanding
 from assistant.understanding.origin import Origin
@@ -80,25 +81,28 @@ async def serving(
 ) -> AsyncIterator[WyomingServer]:
     """The Wyoming server on `runtime`'s engines, until the block ends.
 
-    `own_stt`: load a second STT engine for the server (next to the
-    microphone's); otherwise the runtime's turn runner serves it.
+    `own_stt`: the server gets a stream of its own on the STT model (next to
+    the microphone's); otherwise the runtime's turn runner serves it.
     """
     assert runtime.turns is not None
     assert runtime.understanding is not None
     settings = runtime.settings
     turns = runtime.turns
+    refresh = None
     if own_stt:
-        from assistant.stt import create_engine
-
-        stt = await asyncio.to_thread(create_engine, settings)
-        turns = TurnRunner(stt, turns.understand, turns.tts)
+        stt = turns.stt
+        if not isinstance(stt, Forkable):
+            raise UserError("wyoming: the speech-to-text engine cannot serve a second stream")
+        turns = TurnRunner(stt.fork(), turns.understand, turns.tts)
     try:
         if own_stt and isinstance(turns.stt, PhraseRestrictable | PhraseBiased):
-            await runtime.follow_home(turns.stt, turns)
+            refresh = await runtime.follow_home(turns.stt, turns)
         services = make_services(settings, turns, runtime.understanding)
         async with WyomingServer(settings.wyoming, services, settings.site.id) as server:
             status(f"{'wyoming':<14} ready  {describe(server)}")
             yield server
     finally:
+        if refresh is not None:
+            refresh.close()
         if turns is not runtime.turns:
             turns.close()
