@@ -194,9 +194,9 @@ class LivePipeline(LiveControls):
                     self._answer_wake()
                 else:  # the claims of the other gateways decide, in the background
                     self.arbiter.contend_later(self.listener.wake, self._answer_wake)
+            elif self.arbiter is not None and not await self.arbiter.answering():
+                continue  # the end of a command whose wake word another gateway answers
             elif isinstance(event, CommandReady):
-                if self.arbiter is not None and not await self.arbiter.answering():
-                    continue  # another gateway answers this wake word
                 self._set_state("thinking")
                 self.utterances.put_nowait(event.utterance)
             elif isinstance(event, NothingSaid):
