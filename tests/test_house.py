@@ -18,6 +18,7 @@ import pytest
 from assistant.audio.frames import reframe
 from assistant.audio.wav import read_wav
 from assistant.config import ConfigError, MqttConfig, parse
+from assistant.errors import UserError
 from assistant.interface import HOUSE_ASK, Ask, Topics, TurnReport, busy_payload, turn_payloads
 from assistant.pipeline.arbitration import (
     SILENCE_DBFS,
@@ -27,6 +28,7 @@ from assistant.pipeline.arbitration import (
     loudness_dbfs,
     parse_claim,
 )
+from assistant.pipeline.runtime import connect_interface
 from assistant.transports.mqtt import Incoming, MqttConnection
 from assistant.transports.mqtt_topics import shared_filter, topic_matches, topic_problem
 from assistant.wake import WakeWordDetector
@@ -219,3 +221,39 @@ async def test_a_stale_claim_is_not_a_rival() -> None:
     assert decision.won
     assert decision.rivals == ()
     assert json.loads(sent[0])["site"] == "here"
+
+
+async def test_a_shared_subscription_hands_each_message_to_one_connection(broker: Broker) -> None:
+    config = MqttConfig(host=broker.host, port=broker.port)
+    got: dict[str, list[bytes]] = {"one": [], "two": []}
+    every = asyncio.Event()
+    async with MqttConnection(config, name="one") as one, MqttConnection(config, name="two") as two:
+        for name, connection in (("one", one), ("two", two)):
+
+            def on_message(message: Incoming, name: str = name) -> None:
+                assert message.topic == "assistant/house/ask"  # the plain topic, not $share/...
+                got[name].append(message.payload)
+                if sum(map(len, got.values())) == 20:
+                    every.set()
+
+            connection.subscribe(shared_filter("g", "assistant/house/ask"), on_message)
+        async with asyncio.timeout(10):
+            await one.wait_subscribed()
+            await two.wait_subscribed()
+            for index in range(20):
+                await one.publish("assistant/house/ask", str(index))
+            await every.wait()
+    received = sorted(int(payload) for payloads in got.values() for payload in payloads)
+    assert received == list(range(20))
+    assert got["one"]
+    assert got["two"]
+
+
+def test_the_site_id_house_is_refused_when_house_is_on() -> None:
+    settings = parse({"site": {"id": "house"}, "house": {"enabled": True}})
+    connection = MqttConnection(settings.mqtt)
+    with pytest.raises(UserError, match=r"\[site\] id 'house' is taken"):
+        connect_interface(settings, connection, asyncio.Queue())
+    # Alone, a gateway may be called anything.
+    alone = parse({"site": {"id": "house"}})
+    assert connect_interface(alone, connection, asyncio.Queue()).topics.site == "house"
