@@ -14,7 +14,8 @@ class HouseConfig(BaseModel):
         default=False,
         description="Serve assistant/house/ask (one gateway per request, through an MQTT shared "
         "subscription) and arbitrate the wake word with the other gateways: of several that "
-        "hear it, only the one that heard it best answers. Off: a lone gateway, no added delay.",
+        "hear it, only the one that heard it best answers (part of the MQTT interface: needs "
+        "[site] mqtt_interface). Off: a lone gateway, no added delay.",
     )
     group: str = Field(
         default="assistant",
