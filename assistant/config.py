@@ -15,6 +15,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from assistant.config_house import HouseConfig
 from assistant.devices.entities import Domain
 
 SYSTEM_CONFIG = Path("/etc/assistant/config.toml")
@@ -325,6 +326,7 @@ class Settings(_Section):
     homeassistant: HomeAssistantConfig = HomeAssistantConfig()
     understanding: UnderstandingConfig = UnderstandingConfig()
     site: SiteConfig = SiteConfig()
+    house: HouseConfig = HouseConfig()
     devices: tuple[DeviceConfig, ...] = ()
     entities: dict[str, EntityOverride] = Field(
         default_factory=dict, description="Overrides keyed by entity id."
