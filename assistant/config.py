@@ -15,6 +15,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from assistant.config_house import HouseConfig
 from assistant.config_wyoming import WyomingConfig
 from assistant.devices.entities import Domain
 
@@ -251,6 +252,14 @@ class UnderstandingConfig(_Section):
         "the embedded models are tiny and often wrong (bench/llm.py).",
     )
     llm_model: str = Field(default="smollm2-135m-instruct-q4_1", description="Catalog name.")
+    llm_adapter: Path | None = Field(
+        default=None,
+        description="GGUF LoRA adapter for llm_model made by `assistant train run`: the "
+        "model then gets the short prompt it was trained on, no few-shot block.",
+    )
+    llm_adapter_sha256: str | None = Field(
+        default=None, description="The adapter's sha256 (its report.json): checked at load."
+    )
     llm_threads: int = Field(default=2, ge=1, le=64, description="CPU threads.")
     llm_context: int = Field(default=2048, ge=256, le=32768, description="Context size.")
     llm_timeout_seconds: float = Field(
@@ -318,6 +327,7 @@ class Settings(_Section):
     homeassistant: HomeAssistantConfig = HomeAssistantConfig()
     understanding: UnderstandingConfig = UnderstandingConfig()
     site: SiteConfig = SiteConfig()
+    house: HouseConfig = HouseConfig()
     wyoming: WyomingConfig = WyomingConfig()
     devices: tuple[DeviceConfig, ...] = ()
     entities: dict[str, EntityOverride] = Field(

@@ -119,6 +119,7 @@ async def serve(settings: Settings, args: argparse.Namespace) -> int:
                 interface=runtime.interface,
                 requests=runtime.requests,
                 on_turn=_print_turn,
+                arbiter=runtime.arbiter,
             )
             watchdog = asyncio.create_task(watchdog_loop(notifier), name="watchdog")
             wake = settings.wake.model if runtime.listener.wake is not None else "no wake word"

@@ -22,7 +22,8 @@ from typing import TYPE_CHECKING, Self
 from assistant.config import Settings
 from assistant.devices.backend import Devices, open_backend
 from assistant.errors import UserError
-from assistant.interface import ONLINE, Interface, Request
+from assistant.interface import HOUSE, ONLINE, Interface, Request
+from assistant.pipeline.arbitration import WAKE_TOPIC, WakeArbiter
 from assistant.pipeline.grammar_refresh import GrammarRefresh, PhraseSource
 from assistant.pipeline.listener import Listener
 from assistant.pipeline.turn import Synthesizer, TurnRunner
@@ -102,7 +103,10 @@ def connect_interface(
     async def publish(topic: str, payload: str, retain: bool) -> None:
         await connection.publish(topic, payload, qos=1, retain=retain, ttl=5.0)
 
-    interface = Interface.from_settings(settings.site, publish)
+    house = settings.house.group if settings.house.enabled else None
+    interface = Interface.from_settings(settings.site, publish, house)
+    if house is not None and interface.topics.site == HOUSE.site:
+        raise UserError(f"[site] id {HOUSE.site!r} is taken by the house-wide topics ([house])")
 
     def on_message(message: Incoming) -> None:
         request = interface.parse(message.topic, message.payload)
@@ -140,6 +144,8 @@ class Runtime:
         self.listener: Listener | None = None
         self.turns: TurnRunner | None = None
         self.grammar: GrammarRefresh | None = None
+        self.arbiter: WakeArbiter | None = None
+        """[house]: wake word arbitration with the other gateways (live pipeline only)."""
         self.llm_loaded = False
         self._fallback: Fallback | None = None
         self._stack = contextlib.AsyncExitStack()
@@ -160,6 +166,8 @@ class Runtime:
     ) -> None:
         if self.grammar is not None:
             self.grammar.close()
+        if self.arbiter is not None:
+            self.arbiter.close()
         if self.understanding is not None:
             self.understanding.close()
         if self.turns is not None:
@@ -365,6 +373,16 @@ class Runtime:
         interface = connect_interface(self.settings, self.connection, self.requests)
         self.interface = interface
         self.status(f"{'interface':<14} ready  {interface.topics.base}/...")
+        house = self.settings.house
+        if house.enabled and self.listener is not None and self.listener.wake is not None:
+            connection = self.connection
+
+            async def claim(topic: str, payload: str) -> None:
+                await connection.publish(topic, payload, qos=1, ttl=house.arbitration_seconds)
+
+            self.arbiter = WakeArbiter(interface.topics.site, house.arbitration_seconds, claim)
+            connection.subscribe(WAKE_TOPIC, self.arbiter.on_message)
+            self.status(f"{'house':<14} ready  wake word arbitration with the other gateways")
 
     async def _publish_discovery(self) -> None:
         """The retained Home Assistant device config (`[site] ha_discovery`)."""
