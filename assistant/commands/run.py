@@ -21,6 +21,7 @@ from assistant.audio.sinks import AudioSink
 from assistant.audio.sources import AudioSource, open_source
 from assistant.config import Settings
 from assistant.errors import UserError
+from assistant.integrations import satellite as satellites
 from assistant.pipeline.live import LivePipeline
 from assistant.pipeline.messages import TurnResult
 from assistant.pipeline.runtime import Runtime, RuntimeOptions
@@ -63,16 +64,32 @@ def _open_sink(settings: Settings, output: str | None) -> AudioSink | None:
         return None
 
 
-def _print_turn(result: TurnResult) -> None:
+def _print_turn(result: TurnResult, where: str = "") -> None:
     u = result.outcome
     acts = ", ".join(f"{a.entity_id} {a.action}" for a in u.actions) if u else ""
     # Transcripts, names and replies can come from the network (MQTT ask).
     _say(
         clean(
-            f"heard {result.transcript!r} -> {u.intent if u else None} "
+            f"{where}heard {result.transcript!r} -> {u.intent if u else None} "
             f"[{u.handled_by if u else '-'}] {acts} : {result.reply!r}",
             TEXT_LIMIT * 2,
         )
+    )
+
+
+def _print_satellite_turn(name: str, result: TurnResult) -> None:
+    _print_turn(result, where=f"[{name}] ")
+
+
+def _satellites(settings: Settings, runtime: Runtime) -> satellites.SatelliteHub:
+    """The Wyoming satellites of `[[satellites]]` (and zeroconf), served by this runtime."""
+    names = ", ".join(s.label for s in settings.satellites) or "none listed"
+    found = "; zeroconf discovery on" if settings.satellite_discovery.enabled else ""
+    _say(f"{'satellites':<14} ready  {names}{found}")
+    return satellites.SatelliteHub(
+        satellites.runtime_services(runtime, on_turn=_print_satellite_turn),
+        settings.satellites,
+        discover=settings.satellite_discovery.enabled,
     )
 
 
@@ -85,7 +102,9 @@ async def serve(settings: Settings, args: argparse.Namespace) -> int:
         source: AudioSource = open_source(args.input, settings.audio, realtime=True)
         _say(f"{'audio in':<14} ready  {source.name}")
         sink = _open_sink(settings, args.out)
-        options = RuntimeOptions(wake=not args.no_wake, speak=sink is not None)
+        # Satellites need the voice even when the gateway has no speaker.
+        speak = sink is not None or satellites.wanted(settings)
+        options = RuntimeOptions(wake=not args.no_wake, speak=speak)
         async with contextlib.AsyncExitStack() as stack:
             close = getattr(sink, "close", None)
             if close is not None:
@@ -116,6 +135,8 @@ async def serve(settings: Settings, args: argparse.Namespace) -> int:
                 requests=runtime.requests,
                 on_turn=_print_turn,
             )
+            if satellites.wanted(settings):
+                await stack.enter_async_context(_satellites(settings, runtime))
             watchdog = asyncio.create_task(watchdog_loop(notifier), name="watchdog")
             wake = settings.wake.model if runtime.listener.wake is not None else "no wake word"
             _say(f"listening ({wake}); ready in {time.monotonic() - started:.1f} s")

@@ -138,6 +138,8 @@ class Runtime:
         self.interface: Interface | None = None
         self.understanding: Understanding | None = None
         self.listener: Listener | None = None
+        self.vad_engine = settings.vad.engine
+        """The VAD engine in use (WebRTC's when Silero cannot share the process with llama.cpp)."""
         self.turns: TurnRunner | None = None
         self.grammar: GrammarRefresh | None = None
         self.llm_loaded = False
@@ -257,6 +259,7 @@ class Runtime:
         if vad == "silero" and "llama_cpp" in sys.modules:
             vad = "webrtc"
         t0 = time.monotonic()
+        self.vad_engine = vad
         self.listener = await asyncio.to_thread(make_listener, settings, self.options.wake, vad)
         if vad != settings.vad.engine:
             self._ready("vad", t0, f"{vad} (Silero cannot share a process with llama.cpp)")

@@ -36,6 +36,9 @@ Understand = Callable[[str, Origin], Awaitable["Outcome"]]
 
 The conversation lives behind it, one per origin."""
 
+Heard = Callable[[str], Awaitable[None]]
+"""Told the transcript of a turn before it is understood."""
+
 DISPATCH_GRACE_SECONDS = 1.0
 
 
@@ -136,10 +139,19 @@ class TurnRunner:
         return text, elapsed_ms(start)
 
     async def from_audio(
-        self, utterance: Utterance, speak: bool = True, origin: Origin = VOICE
+        self,
+        utterance: Utterance,
+        speak: bool = True,
+        origin: Origin = VOICE,
+        heard: Heard | None = None,
     ) -> TurnResult:
-        """STT, then the text's turn; end_of_speech_to_action counts from the utterance's end."""
+        """STT, then the text's turn; end_of_speech_to_action counts from the utterance's end.
+
+        `heard` gets the transcript as soon as it is known (a satellite stops
+        streaming on it), before understanding starts."""
         text, stt_ms = await self.transcribe(utterance)
+        if heard is not None:
+            await heard(text)
         # "audio": the utterance's length in ms, so stt / audio is the real-time factor.
         timings = {"stt": stt_ms, "audio": utterance.samples.size / SAMPLE_RATE * 1000}
         if not text:
