@@ -7,6 +7,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import signal
+import sys
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -182,3 +185,48 @@ async def test_a_hostile_satellite_is_logged_and_reconnected_the_others_keep_wor
     assert any("closed the connection" in line for line in lines), lines
     assert all("\n" not in line and "Traceback" not in line for line in lines)
     assert not any(r.exc_info for r in caplog.records)
+
+
+async def test_the_run_service_serves_the_configured_satellite(
+    tmp_path: Path, broker: Broker
+) -> None:
+    prefix = f"satrun-{uuid.uuid4().hex[:6]}"
+    mqtt = MqttConfig(host=broker.host, port=broker.port)
+    lights_on = _command(tmp_path, "turn on the lights")
+    async with (
+        asyncio.timeout(180),
+        Fleet(load_example_home(), mqtt, prefix) as fleet,
+        FakeSatellite("kitchen-sat") as kitchen,
+    ):
+        await _off(fleet, *KITCHEN, *BEDROOM)
+        config = tmp_path / "config.toml"
+        config.write_text(
+            f'[mqtt]\nhost = "{broker.host}"\nport = {broker.port}\n'
+            f'[discovery]\nprefix = "{prefix}"\n[understanding]\nllm = "off"\n'
+            f'[[satellites]]\nuri = "{kitchen.uri}"\nname = "kitchen"\narea = "Kitchen"\n',
+            encoding="utf-8",
+        )
+        env = {k: v for k, v in os.environ.items() if not k.startswith("ASSISTANT_")}
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable,
+            *("-m", "assistant.cli", "run", "--config", str(config), "--input", "-"),
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+            env=env,
+        )
+        try:
+            await kitchen.running.wait()
+            reply = await kitchen.say(lights_on)
+            await fleet.wait_for_state("light.kitchen_ceiling", "on")
+            await fleet.wait_for_state("light.kitchen_counter_strip", "on")
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            _, err = await proc.communicate()
+    assert reply.text == "Turned on the lights"
+    assert _is_speech(reply)
+    assert _states(fleet, BEDROOM) == {"off"}
+    log = err.decode()
+    assert proc.returncode == 0, log[-2000:]
+    assert "[kitchen] heard" in log
+    assert "Traceback" not in log
