@@ -61,10 +61,10 @@ class _Handler(AsyncEventHandler):
 class FakeSatellite:
     """One satellite on 127.0.0.1; `async with FakeSatellite("kitchen") as sat:`."""
 
-    def __init__(self, name: str, area: str | None = None) -> None:
+    def __init__(self, name: str, area: str | None = None, port: int | None = None) -> None:
         self.name = name
         self.area = area
-        self.port = free_port()
+        self.port = port or free_port()
         self.uri = f"tcp://127.0.0.1:{self.port}"
         self.runs = 0
         """run-satellite events received (one per connection of the gateway)."""
