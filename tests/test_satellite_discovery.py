@@ -120,7 +120,7 @@ async def test_an_announced_satellite_is_found_and_served_other_services_are_lef
     assert any(f"whisper-{tag} is not a satellite" in line for line in lines), lines
 
 
-async def test_an_unreachable_satellite_is_retried_with_growing_quiet_backoff(
+async def test_an_unreachable_satellite_is_retried_quietly_until_it_comes_up(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.DEBUG, logger="assistant.integrations.satellite")
