@@ -23,6 +23,7 @@ from wyoming.pipeline import PipelineStage, RunPipeline
 from wyoming.satellite import RunSatellite
 from wyoming.server import AsyncEventHandler, AsyncTcpServer
 from wyoming.tts import Synthesize
+from wyoming.wake import Detection
 
 from assistant.audio import SAMPLE_RATE, Samples
 from tests.conftest import free_port
@@ -39,6 +40,8 @@ class Reply:
     text: str | None = None
     audio: bytearray = field(default_factory=bytearray)
     error: str | None = None
+    detected: str | None = None
+    """The wake word the gateway heard on the stream (satellites without their own)."""
     speech_ended: float = 0.0
     """time.monotonic() when the last chunk of the spoken command (not the silence) was sent."""
 
@@ -111,13 +114,22 @@ class FakeSatellite:
         await self._handler.stop()
 
     async def say(
-        self, samples: Samples, *, realtime: bool = False, tail_seconds: float = 1.5
+        self,
+        samples: Samples,
+        *,
+        realtime: bool = False,
+        tail_seconds: float = 1.5,
+        local_wake: bool = True,
     ) -> Reply:
-        """Stream a command after the local wake word; the gateway's reply."""
+        """Stream a command after the local wake word; the gateway's reply.
+
+        `local_wake=False`: a satellite without a wake word of its own streams
+        from the start of the wake stage and the gateway listens for the word."""
         while not self._events.empty():
             self._events.get_nowait()
         reply = Reply()
-        await self.send(RunPipeline(PipelineStage.ASR, PipelineStage.TTS).event())
+        start = PipelineStage.ASR if local_wake else PipelineStage.WAKE
+        await self.send(RunPipeline(start, PipelineStage.TTS).event())
         streaming = asyncio.create_task(self._stream(samples, tail_seconds, realtime, reply))
         try:
             while True:
@@ -135,6 +147,8 @@ class FakeSatellite:
                 elif Error.is_type(event.type):
                     reply.error = Error.from_event(event).text
                     return reply
+                elif Detection.is_type(event.type):
+                    reply.detected = Detection.from_event(event).name
                 elif AudioStart.is_type(event.type):
                     assert AudioStart.from_event(event).rate == SAMPLE_RATE
         finally:

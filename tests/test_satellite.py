@@ -27,6 +27,7 @@ from assistant.pipeline.runtime import Runtime, RuntimeOptions
 from assistant.simulate import Fleet, load_example_home
 from tests.conftest import Broker, speak
 from tests.fake_satellite import FakeSatellite, Reply
+from tests.pipeline_support import spoken
 
 pytestmark = pytest.mark.slow
 
@@ -128,6 +129,28 @@ async def test_two_satellites_each_their_room_reply_and_follow_up(
             # The kitchen's "it" never reached the bedroom, nor the bedroom's the kitchen.
             assert fleet.states["light.kitchen_counter_strip"].state == "off"
             assert fleet.states["light.bedroom_ceiling"].state == "on"
+
+
+async def test_a_satellite_without_a_wake_word_is_woken_by_the_gateway(
+    tmp_path: Path, gateway: tuple[Runtime, Fleet]
+) -> None:
+    runtime, fleet = gateway
+    await _off(fleet, *BEDROOM)
+    # "okay nabu", a pause, the command: all of it streamed from the satellite.
+    stream = read_wav(spoken(tmp_path / "woken.wav", "turn on the lights"))
+    async with asyncio.timeout(180), FakeSatellite("bedroom-sat") as bedroom:
+        configs = [SatelliteConfig(uri=bedroom.uri, name="bedroom", area="Bedroom")]
+        async with SatelliteHub(runtime_services(runtime), configs) as hub:
+            await hub.wait_connected()
+            await bedroom.running.wait()
+            reply = await bedroom.say(stream, local_wake=False)
+            await fleet.wait_for_state("light.bedroom_ceiling", "on")
+            await fleet.wait_for_state("light.bedside_lamp", "on")
+    assert reply.detected == "okay_nabu"
+    assert reply.transcript is not None
+    assert "nabu" not in reply.transcript.lower()  # the command starts after the wake word
+    assert reply.text == "Turned on the lights"
+    assert _is_speech(reply)
 
 
 async def test_a_hostile_satellite_is_logged_and_reconnected_the_others_keep_working(
