@@ -179,3 +179,17 @@ async def test_an_origin_s_area_is_the_context_of_its_own_sentences() -> None:
         ("light.kitchen_ceiling", "turn_off"),
         ("light.kitchen_counter", "turn_off"),
     }
+
+
+async def test_a_timer_set_from_a_satellite_acts_in_its_room_and_is_announced_there() -> None:
+    here: asyncio.Queue[str] = asyncio.Queue()
+    there: asyncio.Queue[str] = asyncio.Queue()
+    understanding, executor = make(announce=_put(here))
+    bedroom = Origin("satellite:bedroom", area="Bedroom")
+    understanding.conversation(bedroom).announce = _put(there)
+    await understanding.process("turn on the lights in 1 second", origin=bedroom)
+    async with asyncio.timeout(10):
+        await there.get()
+    assert did(executor) == {("light.bedroom_lamp", "turn_on")}
+    assert here.empty()
+    understanding.close()

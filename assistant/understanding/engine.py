@@ -391,5 +391,8 @@ class Understanding:
             message = self.replies.say("named_timer_done", name=timer.name)
         else:
             message = self.replies.say("timer_done")
-        if self.announce is not None:
-            await self.announce(message)
+        # Said where it was set (a satellite's conversation speaks on that satellite).
+        conv = self.conversations.get(timer.origin.key) if timer.origin is not None else None
+        speak = conv.announce if conv is not None and conv.announce else self.announce
+        if speak is not None:
+            await speak(message)
