@@ -232,7 +232,8 @@ async def test_the_run_service_serves_the_configured_satellite(
         env = {k: v for k, v in os.environ.items() if not k.startswith("ASSISTANT_")}
         proc = await asyncio.create_subprocess_exec(
             sys.executable,
-            *("-m", "assistant.cli", "run", "--config", str(config), "--input", "-"),
+            # The microphone: none here (the satellite is served anyway), or the machine's.
+            *("-m", "assistant.cli", "run", "--config", str(config)),
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,

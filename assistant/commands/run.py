@@ -2,7 +2,8 @@
 
 One line per stage as it becomes ready; READY=1 and the watchdog for
 systemd; a clean stop on SIGTERM/SIGINT.  A missing microphone or model is
-one line (exit 2), a broker that is down is waited for and reported.
+one line (exit 2; without a microphone a gateway that has `[[satellites]]`
+serves them), a broker that is down is waited for and reported.
 `--input FILE` takes a WAV file (played in real time) instead of the
 microphone: for trying the service without one, and for tests.
 """
@@ -15,8 +16,12 @@ import contextlib
 import logging
 import sys
 import time
+from collections.abc import AsyncGenerator
 from typing import Any
 
+import numpy as np
+
+from assistant.audio import Samples
 from assistant.audio.sinks import AudioSink
 from assistant.audio.sources import AudioSource, open_source
 from assistant.config import Settings
@@ -49,6 +54,29 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
 
 def _say(line: str) -> None:
     print(line, file=sys.stderr, flush=True)
+
+
+class _NoMicrophone:
+    """No microphone on a gateway that serves satellites: it still serves them (and MQTT)."""
+
+    name = "none"
+    frame_samples = 480
+
+    async def frames(self) -> AsyncGenerator[Samples, None]:
+        await asyncio.Event().wait()  # until the service stops
+        yield np.zeros(0, dtype=np.int16)  # never reached: this makes it a generator
+
+
+def _open_source(settings: Settings, spec: str | None) -> AudioSource:
+    try:
+        source: AudioSource = open_source(spec, settings.audio, realtime=True)
+    except UserError as exc:
+        if spec is not None or not satellites.wanted(settings):
+            raise
+        _say(f"{'audio in':<14} none   ({exc}); serving the satellites")
+        return _NoMicrophone()
+    _say(f"{'audio in':<14} ready  {source.name}")
+    return source
 
 
 def _open_sink(settings: Settings, output: str | None) -> AudioSink | None:
@@ -99,8 +127,7 @@ async def serve(settings: Settings, args: argparse.Namespace) -> int:
     started = time.monotonic()
     loop = asyncio.get_running_loop()
     with stop_event(loop) as stop:
-        source: AudioSource = open_source(args.input, settings.audio, realtime=True)
-        _say(f"{'audio in':<14} ready  {source.name}")
+        source = _open_source(settings, args.input)
         sink = _open_sink(settings, args.out)
         # Satellites need the voice even when the gateway has no speaker.
         speak = sink is not None or satellites.wanted(settings)
