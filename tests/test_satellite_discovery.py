@@ -1,4 +1,5 @@
-"""Satellites found over zeroconf (mDNS on loopback only), and peers that are no satellite.
+"""Satellites found over zeroconf (mDNS on loopback only), peers that are no
+satellite, and the link's reconnects (no models needed: nothing is spoken).
 
 A fake satellite (the `wyoming` package) is announced as `_wyoming._tcp` the
 way wyoming-satellite announces itself; the hub finds it and says
@@ -18,6 +19,7 @@ import pytest
 from wyoming.asr import Transcript
 from wyoming.event import Event
 from wyoming.info import AsrProgram, Attribution, Describe, Info
+from wyoming.pipeline import PipelineStage, RunPipeline
 from wyoming.server import AsyncEventHandler, AsyncTcpServer
 from zeroconf.asyncio import AsyncServiceInfo, AsyncZeroconf
 
@@ -137,3 +139,23 @@ async def test_an_unreachable_satellite_is_retried_quietly_until_it_comes_up(
     warnings = [r for r in caplog.records if r.levelno >= logging.WARNING]
     assert len(warnings) == 1  # the same failure again is not repeated at warning level
     assert "satellite late:" in warnings[0].getMessage()
+
+
+async def test_a_malformed_event_is_one_line_and_the_satellite_is_served_again(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.INFO, logger="assistant.integrations.satellite")
+    async with asyncio.timeout(30), FakeSatellite("odd") as sat:
+        config = SatelliteConfig(uri=sat.uri, name="odd")
+        async with SatelliteHub(_services(), [config]) as hub:
+            await sat.running.wait()
+            sat.running.clear()
+            await sat.send(RunPipeline(PipelineStage.ASR, PipelineStage.TTS).event())
+            # An audio chunk that does not say its format.
+            await sat.send(Event("audio-chunk", data={"width": 2}, payload=b"\x00\x01" * 512))
+            await sat.running.wait()  # the gateway is back after its backoff
+            assert hub.links[f"127.0.0.1:{sat.port}"].sessions == 2
+    lines = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert lines == [lines[0]]
+    assert "satellite odd: sent a malformed 'audio-chunk' event (KeyError)" in lines[0]
+    assert not any(r.exc_info for r in caplog.records)

@@ -123,6 +123,9 @@ class SatelliteLink:
                 reason = "no answer"
             except OSError as exc:
                 reason = exc.strerror or type(exc).__name__
+            except Exception as exc:  # noqa: BLE001 - the loop's top: say why, then reconnect
+                reason = f"unexpected {type(exc).__name__}: {exc}"
+                log.error("satellite %s: %s", self.name, clean(reason, 200))
             if self.sessions > sessions:
                 attempt, quiet = 0, False  # it was up: start the backoff again
             delay = backoff_delay(attempt)
