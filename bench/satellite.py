@@ -33,6 +33,7 @@ from assistant.audio import SAMPLE_RATE, Samples
 from assistant.audio.wav import read_wav
 from assistant.config import MqttConfig, parse
 from assistant.config_satellite import SatelliteConfig
+from assistant.errors import UserError
 from assistant.integrations.satellite import SatelliteHub, runtime_services
 from assistant.pipeline.runtime import Runtime, RuntimeOptions
 from assistant.simulate import Fleet, load_example_home
@@ -140,7 +141,10 @@ def main() -> None:
     parser.add_argument("--stt", choices=("whisper", "vosk"), default="whisper")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        result = asyncio.run(bench(args.rounds, args.stt, Path(tmp)))
+        try:
+            result = asyncio.run(bench(args.rounds, args.stt, Path(tmp)))
+        except UserError as exc:  # a model that is not installed: say which
+            sys.exit(f"bench/satellite.py: {exc}")
     print(json.dumps(result, indent=2))
 
 
