@@ -16,6 +16,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from assistant.config_house import HouseConfig
+from assistant.config_satellite import SatelliteConfig, SatelliteDiscoveryConfig
 from assistant.config_wyoming import WyomingConfig
 from assistant.devices.entities import Domain
 
@@ -336,6 +337,8 @@ class Settings(_Section):
     areas: dict[str, AreaConfig] = Field(
         default_factory=dict, description="Area settings keyed by area name."
     )
+    satellites: tuple[SatelliteConfig, ...] = ()
+    satellite_discovery: SatelliteDiscoveryConfig = SatelliteDiscoveryConfig()
     source: Path | None = Field(default=None, exclude=True, description="File read, if any.")
 
 

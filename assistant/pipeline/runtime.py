@@ -142,10 +142,10 @@ class Runtime:
         self.interface: Interface | None = None
         self.understanding: Understanding | None = None
         self.listener: Listener | None = None
+        self.vad_engine = settings.vad.engine  # in use: WebRTC's when llama.cpp shares the process
         self.turns: TurnRunner | None = None
         self.grammar: GrammarRefresh | None = None
-        self.arbiter: WakeArbiter | None = None
-        """[house]: wake word arbitration with the other gateways (live pipeline only)."""
+        self.arbiter: WakeArbiter | None = None  # [house]: wake arbitration (live pipeline)
         self.llm_loaded = False
         self._fallback: Fallback | None = None
         self._stack = contextlib.AsyncExitStack()
@@ -263,6 +263,7 @@ class Runtime:
         if vad == "silero" and "llama_cpp" in sys.modules:
             vad = "webrtc"
         t0 = time.monotonic()
+        self.vad_engine = vad
         self.listener = await asyncio.to_thread(make_listener, settings, self.options.wake, vad)
         if vad != settings.vad.engine:
             self._ready("vad", t0, f"{vad} (Silero cannot share a process with llama.cpp)")
