@@ -10,10 +10,14 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from assistant.config import Settings
 from assistant.errors import UserError
+
+if TYPE_CHECKING:
+    from assistant.training.recipe import Recipe
+    from assistant.training.userhome import HomeData
 
 # What `run` imports (the `train` extra); checked first for one clear line.
 TRAIN_MODULES = ("torch", "transformers", "peft", "gguf", "tqdm")
@@ -71,6 +75,9 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     home.add_argument("--lr", type=float, help="learning rate (default: the recipe's)")
     home.add_argument("--examples", type=int, help="own sentences to train on")
     home.add_argument("--heldout", type=int, help="own sentences held out for the check")
+    home.add_argument(
+        "--data-only", action="store_true", help="write the sentences (OUT/data) and stop"
+    )
     home.set_defaults(func=_home)
 
 
@@ -117,12 +124,10 @@ def _print_report(report: dict[str, Any]) -> None:
     )
 
 
-def _home(args: argparse.Namespace, settings: Settings) -> int:
-    import asyncio
+def _home_recipe(args: argparse.Namespace) -> Recipe:
+    """The recipe with the command line's --steps, --lr, --examples, --heldout."""
     import dataclasses
-    import os
 
-    os.nice(19)  # idle priority: never compete with an utterance on the same gateway
     from assistant.training.recipe import load_recipe
 
     recipe = load_recipe(args.recipe)
@@ -132,33 +137,56 @@ def _home(args: argparse.Namespace, settings: Settings) -> int:
     wanted = dataclasses.replace(recipe.home, **{k: v for k, v in sizes.items() if v is not None})
     if train.steps < 1 or wanted.examples < 1 or wanted.heldout < 0:
         raise UserError("--steps and --examples must be at least 1, --heldout at least 0")
-    recipe = dataclasses.replace(recipe, train=train, home=wanted)
-    _need_train_extra()
+    return dataclasses.replace(recipe, train=train, home=wanted)
+
+
+def _home_data(args: argparse.Namespace, settings: Settings, recipe: Recipe) -> HomeData:
+    """The configured home's sentences, written to OUT/data; the counts printed."""
+    import asyncio
+
     from assistant.commands.devices import collect
-    from assistant.training.finetune import check_start, fit, locate_base, write_report
     from assistant.training.userhome import home_data, home_from_registry, write_home_data
 
-    start = check_start(args.start) if args.start else None
-    base = locate_base(recipe, args.base)
     home = home_from_registry(asyncio.run(collect(settings)))
-    data = home_data(home, recipe.data, wanted, settings)
-    out: Path = args.out or Path(recipe.output.dir)
-    manifest = write_home_data(data, recipe.data, out / "data")
-    counts = manifest["counts"]
+    data = home_data(home, recipe.data, recipe.home, settings)
+    counts = write_home_data(data, recipe.data, _home_out(args, recipe) / "data")["counts"]
     print(
         f"{len(home.entities)} devices in {len(home.areas)} areas: {counts['own']} of their "
         f"sentences and {counts['synthetic']} of other homes to train on, "
-        f"{counts['heldout']} held out; {train.steps} steps",
+        f"{counts['heldout']} held out",
         flush=True,
     )
+    return data
+
+
+def _home_out(args: argparse.Namespace, recipe: Recipe) -> Path:
+    out: Path = args.out or Path(recipe.output.dir)
+    return out
+
+
+def _home(args: argparse.Namespace, settings: Settings) -> int:
+    import os
+
+    os.nice(19)  # idle priority: never compete with an utterance on the same gateway
+    recipe = _home_recipe(args)
+    if args.data_only:
+        _home_data(args, settings, recipe)
+        return 0
+    _need_train_extra()
+    from assistant.training.check import check_adapter
+    from assistant.training.finetune import check_start, fit, locate_base, write_report
+
+    start = check_start(args.start) if args.start else None
+    base = locate_base(recipe, args.base)
+    data = _home_data(args, settings, recipe)
+    out = _home_out(args, recipe)
+    manifest = json.loads((out / "data" / "manifest.json").read_text(encoding="utf-8"))
     report = fit(recipe, out, data.train, base=base, data=manifest, start=start)
     _print_report(report)
     gguf = Path(report["adapter_gguf"]["path"]).resolve()
     if data.heldout:
-        from assistant.training.check import check_adapter
-
         result = check_adapter(
-            base, gguf, out / "data", len(data.heldout), home=home, schemas=data.schemas
+            base, gguf, out / "data", len(data.heldout), home=data.home, schemas=data.schemas
         )
         report["check"] = {k: v for k, v in result.__dict__.items() if k != "samples"}
         write_report(out, report)

@@ -115,7 +115,7 @@ def _pad_id(tokenizer: Any) -> int:
     return int(tokenizer.eos_token_id if pad is None else pad)
 
 
-_MEASURED = 3  # steps timed before saying how long the rest will take
+_MEASURED = 2  # steps timed before saying how long the rest will take
 
 
 def _estimate(steps: int, per_step: float) -> str:
