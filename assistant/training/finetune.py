@@ -238,7 +238,11 @@ def fit(
         model = get_peft_model(model, lora)
     else:
         # The adapter's own shape (rank, targets) wins over [lora].
-        model = PeftModel.from_pretrained(model, str(check_start(start)), is_trainable=True)
+        try:
+            model = PeftModel.from_pretrained(model, str(check_start(start)), is_trainable=True)
+        except (RuntimeError, ValueError, KeyError) as error:  # another base's adapter
+            why = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+            raise UserError(f"--from {start}: not an adapter for {base.name} ({why})") from None
     model = model.to(device)
     trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
     examples = [_encode(tokenizer, r, recipe.train.max_length) for r in train]
