@@ -35,6 +35,8 @@ INTENT_DOMAINS = {
     "HassVacuumReturnToBase": ("vacuum",),
 }
 TARGET_SLOTS = ("name", "area", "floor", "domain", "device_class")
+NOTHING = "<nothing>"
+"""What a call that names no existing device of its kind reaches: an error reply, not an act."""
 # Intents whose name and area slots are a timer's, never devices to act on.
 NO_DEVICES = frozenset(
     {
@@ -75,7 +77,7 @@ def reached(registry: Registry, call: IntentCall) -> frozenset[str]:
         query = query_from_slots(slots, INTENT_DOMAINS.get(call.intent, ()))
         return frozenset(e.entity_id for e in match_targets(registry, query))
     except TargetError:
-        return frozenset({"<nothing>"})
+        return frozenset({NOTHING})
 
 
 def others(call: IntentCall) -> dict[str, str]:
@@ -95,7 +97,7 @@ def judge(registry: Registry, expected: list[IntentCall], got: list[IntentCall])
         return {
             "right": False,
             "exact": False,
-            "wrong_device": any(reached(registry, c) for c in got),
+            "wrong_device": any(reached(registry, c) - {NOTHING} for c in got),
         }
     same_shape = len(expected) == len(got) and all(
         e.intent == g.intent for e, g in zip(expected, got, strict=False)
@@ -107,4 +109,4 @@ def judge(registry: Registry, expected: list[IntentCall], got: list[IntentCall])
     acted = set().union(*(reached(registry, g) for g in got))
     right = same_shape and targets_ok
     exact = right and all(others(e) == others(g) for e, g in zip(expected, got, strict=False))
-    return {"right": right, "exact": exact, "wrong_device": bool(acted - wanted)}
+    return {"right": right, "exact": exact, "wrong_device": bool(acted - wanted - {NOTHING})}

@@ -49,6 +49,7 @@ import itertools
 import json
 import random
 import sys
+import time
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -218,8 +219,14 @@ async def run_set(
         understanding.gazetteer.enabled = gazetteer
         try:
             understanding.gazetteer.warm()
+            started = time.monotonic()
             understanding.start_warm_up()
             await asyncio.wait_for(understanding.warmed(), WARM_UP_LIMIT_S)
+            warm_s = time.monotonic() - started
+            print(
+                f"  {sset.name}/{key}: {len(sentences)} sentences, warm {warm_s:.1f} s",
+                file=sys.stderr,
+            )
             for sentence in sentences:
                 failures = fallback.failures if fallback is not None else 0
                 origin = Origin(f"bench-{len(rows)}")
