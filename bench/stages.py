@@ -347,16 +347,12 @@ async def main() -> int:
         process = fallback = None
         worker: dict[str, Any] = {}
         if setting in ("model", "distilled"):
-            try:
-                process, fallback = make_model(
-                    settings,
-                    args.model,
-                    args.adapter if setting == "distilled" else None,
-                    args.model_timeout,
-                )
-            except TypeError:
-                print(f"[all] {setting}  skipped: this checkout's LlmProcess takes no adapter")
-                continue
+            process, fallback = make_model(
+                settings,
+                args.model,
+                args.adapter if setting == "distilled" else None,
+                args.model_timeout,
+            )
             worker["rss_mb_after_load"] = round(process.info["rss_after_load"] / 1e6, 1)
         for sset in sets:
             rows = await run_set(sset, templates, setting != "templates", fallback)
