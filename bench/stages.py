@@ -300,13 +300,12 @@ def make_model(
     from assistant.understanding.llm_process import LlmProcess
 
     config = settings.understanding
-    extra = {"adapter": adapter} if adapter is not None else {}
     process = LlmProcess(
         ModelStore.from_settings(settings).locate(name),
         threads=config.llm_threads,
         context=config.llm_context,
         timeout_s=timeout_s,
-        **extra,
+        adapter=adapter,
     )
     return process, CountingAdapter(process)
 
