@@ -1,6 +1,6 @@
 """Server mode on the wire: what the assistant sends, and what it does with the answers.
 
-The peer is a real HTTP server on loopback (tests/model_peer.py) that
+The peer is a real HTTP server on loopback (tests/model_servers.py) that
 answers as scripted: a model server that hangs, fails, sends garbage or an
 answer the validator must refuse.  The real llama.cpp server, and the real
 local model answering when it cannot, are in tests/test_llm_server_live.py.
@@ -27,7 +27,7 @@ from assistant.understanding.grammar import build_grammar, focus
 from assistant.understanding.json_schema import build_json_schema
 from assistant.understanding.llm_server import ServerBackend, chat_url
 from assistant.understanding.prompt import build_messages
-from tests.model_peer import Peer, completion, model_peer
+from tests.model_servers import Peer, completion, model_peer
 from tests.test_understanding import did, home
 
 TOKEN = "sk-test-7d1f0c-secret"
