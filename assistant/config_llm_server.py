@@ -59,3 +59,10 @@ class LlmServerConfig(BaseModel):
             # The value may hold credentials: the message does not repeat it.
             raise ValueError("must be an http:// or https:// URL with a host")
         return url
+
+
+def uses_local_model(llm: str, server: LlmServerConfig) -> bool:
+    """Whether `[understanding] llm` (with this server section) loads the local GGUF model."""
+    if llm == "off":
+        return False
+    return llm != "server" or server.local_model or not server.url

@@ -11,20 +11,24 @@ from __future__ import annotations
 import json
 import logging
 import socket
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 
 import pytest
 
 from assistant.commands.config import to_toml
+from assistant.commands.doctor import models_in_use
 from assistant.config import ConfigError, Settings, parse, secrets
 from assistant.config_llm_server import LlmServerConfig
+from assistant.models import ModelStore
 from assistant.understanding.calls import IntentCall, IntentSchema, SlotSpec, Vocabulary
 from assistant.understanding.dryrun import RecordingExecutor
-from assistant.understanding.factory import build, make_fallback
+from assistant.understanding.factory import build, describe_fallback, make_fallback
 from assistant.understanding.fallback import LlmAdapter
 from assistant.understanding.fewshot import default_examples
 from assistant.understanding.grammar import build_grammar, focus
 from assistant.understanding.json_schema import build_json_schema
+from assistant.understanding.llm import LlmTimings
 from assistant.understanding.llm_server import ServerBackend, chat_url
 from assistant.understanding.prompt import build_messages
 from tests.model_servers import Peer, completion, model_peer
@@ -190,6 +194,36 @@ def test_a_server_that_is_down_is_left_alone_then_asked_again(
     assert "answers again" in caplog.text
 
 
+def test_warm_up_asks_the_server_in_the_background(
+    peer: Peer, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    peer.hang = True  # warm() must not wait for the server
+    remote = backend(peer)
+    assert remote.warm(SCHEMAS, VOCABULARY) == LlmTimings()
+    _wait_for(lambda: len(peer.requests) == 1)
+    [(_, body)] = peer.requests
+    assert body["max_tokens"] == 1  # the prompt only: the server caches it
+    prompt = build_messages(SCHEMAS, VOCABULARY, default_examples(SCHEMAS), "")
+    assert body["messages"][:-1] == prompt[:-1]
+    # A server down at start: said once, and sentences skip it for a while.
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    down = ServerBackend(LlmServerConfig(url=f"http://127.0.0.1:{port}"), None)
+    down.warm(SCHEMAS, VOCABULARY)
+    _wait_for(lambda: "cannot be reached" in caplog.text)
+    assert down.parse("turn on the lamp", SCHEMAS, VOCABULARY).error is not None
+    assert caplog.text.count("cannot be reached") == 1
+
+
+def _wait_for(condition: Callable[[], bool]) -> None:
+    deadline = time.monotonic() + 30
+    while not condition():
+        assert time.monotonic() < deadline, "condition not met in 30 s"
+        time.sleep(0.02)
+
+
 def test_config_keys_and_the_token_is_never_shown() -> None:
     settings = parse(
         {
@@ -218,6 +252,9 @@ async def test_server_mode_through_the_engine(peer: Peer) -> None:
             "llm_server": {"url": peer.url, "local_model": False},
         }
     )
+    assert describe_fallback(settings) == "model server only"
+    used = models_in_use(settings, ModelStore.from_settings(settings))
+    assert [purpose for purpose, _ in used if purpose == "llm"] == []  # doctor checks no GGUF
     fallback = make_fallback(settings)
     assert isinstance(fallback, LlmAdapter)
     assert isinstance(fallback.backend, ServerBackend)
@@ -243,5 +280,6 @@ def test_server_mode_without_a_url_says_so(caplog: pytest.LogCaptureFixture) -> 
     settings = Settings.model_validate(
         {"understanding": {"llm": "server", "llm_model": "no-such-model"}}
     )
+    assert describe_fallback(settings) == "no-such-model"  # the local model only
     assert make_fallback(settings) is None
     assert "[llm_server] url is not set" in caplog.text

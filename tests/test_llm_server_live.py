@@ -8,7 +8,9 @@ answered is read from the server's access log and from our log line.
 
 from __future__ import annotations
 
+import json
 import logging
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,8 +20,12 @@ from assistant.config import Settings
 from assistant.config_llm_server import LlmServerConfig
 from assistant.models import ModelStore
 from assistant.understanding.calls import IntentCall
+from assistant.understanding.fewshot import default_examples
+from assistant.understanding.grammar import focus, parse_output
+from assistant.understanding.json_schema import build_json_schema
 from assistant.understanding.llm_process import LlmProcess
 from assistant.understanding.llm_server import ServerBackend
+from assistant.understanding.prompt import build_messages
 from tests.model_servers import LlamaServer, llama_server, model_peer
 from tests.test_llm_process import SCHEMAS, VOCABULARY
 
@@ -60,7 +66,6 @@ def test_the_server_answers_under_the_grammar(
 ) -> None:
     caplog.set_level(logging.DEBUG)
     remote = ServerBackend(config(server.url), None)
-    remote.warm(SCHEMAS, VOCABULARY)  # the server caches the prompt
     before = server.answered()
     result = remote.parse(SENTENCE, SCHEMAS, VOCABULARY)
     assert result.error is None, result.raw
@@ -91,6 +96,31 @@ def test_the_local_model_answers_when_the_server_times_out(
     assert result.calls == EXPECTED, result.raw
     assert len(peer.requests) == 1
     assert "timed out after 0.5 s; using the local model" in caplog.text
+
+
+def test_llama_cpp_decodes_under_our_json_schema(server: LlamaServer) -> None:
+    # llama-cpp-python's server takes a schema only in its own response_format
+    # ({"type": "json_object", "schema": ...}), not OpenAI's json_schema form that
+    # Ollama and vLLM take; through it, llama.cpp's JSON-schema-to-grammar
+    # converter (the one Ollama uses too) constrains the real model with our schema.
+    body = {
+        "messages": build_messages(SCHEMAS, VOCABULARY, default_examples(SCHEMAS), SENTENCE),
+        "temperature": 0.0,
+        "max_tokens": 96,
+        "response_format": {
+            "type": "json_object",
+            "schema": build_json_schema(SCHEMAS, focus(VOCABULARY, SENTENCE)),
+        },
+    }
+    request = urllib.request.Request(
+        f"{server.url}/chat/completions",
+        data=json.dumps(body).encode(),
+        headers={"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=300) as response:
+        answer = json.load(response)
+    raw = answer["choices"][0]["message"]["content"]
+    assert tuple(parse_output(raw, SCHEMAS, VOCABULARY)) == EXPECTED, raw
 
 
 # Last in the module: it stops the module's server (a cold prompt costs a

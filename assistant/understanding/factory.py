@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from assistant.config import Settings
+from assistant.config_llm_server import uses_local_model
 from assistant.devices.entities import Executor
 from assistant.devices.registry import Registry
 from assistant.errors import UserError
@@ -44,14 +45,21 @@ def make_fallback(settings: Settings) -> Fallback | None:
     server = settings.llm_server
     if config.llm == "server" and not server.url:
         log.warning('[understanding] llm = "server" but [llm_server] url is not set: local model')
-    local = None
-    if config.llm != "server" or server.local_model or not server.url:
-        local = _local_model(settings)
+    local = _local_model(settings) if uses_local_model(config.llm, server) else None
     if config.llm == "server" and server.url:
         from assistant.understanding.llm_server import ServerBackend
 
         return LlmAdapter(ServerBackend(server, local))
     return LlmAdapter(local) if local is not None else None
+
+
+def describe_fallback(settings: Settings) -> str:
+    """What answers after the templates, for status lines: the server and/or the local model."""
+    config = settings.understanding
+    local = config.llm_model if uses_local_model(config.llm, settings.llm_server) else ""
+    if config.llm == "server" and settings.llm_server.url:
+        return f"model server, then {local}" if local else "model server only"
+    return local
 
 
 def _local_model(settings: Settings) -> LlmBackend | None:

@@ -16,7 +16,9 @@ When the server cannot answer (refused, timed out, an HTTP error, an answer
 that is not a chat completion) the local model answers instead, with one
 log line saying why.  The server is then left alone for a while (capped,
 jittered backoff), so a machine that is switched off does not cost every
-sentence a timeout.  An answer that fails validation is refused like the
+sentence a timeout.  Requests run in daemon threads, waited for
+``timeout_seconds`` of wall-clock time: nothing left hanging on a silent
+server holds up the assistant or its shutdown.  An answer that fails validation is refused like the
 local model's: the bigger model has spoken, a smaller one would not be
 more right.  The URL and the token are never logged (the token goes only
 into the ``Authorization`` header).
@@ -103,19 +105,26 @@ class ServerBackend:
     # ------------------------------------------------------------ the LlmBackend
 
     def warm(self, schemas: Sequence[IntentSchema], vocabulary: Vocabulary) -> LlmTimings:
-        """Have the server cache the prompt (and check it answers); warm the local model."""
-        started = time.perf_counter()
-        try:
-            body = self._body(_WARM_SENTENCE, schemas, vocabulary, max_tokens=1)
-            self._request(body, max(WARM_TIMEOUT, self.config.timeout_seconds))
-        except ServerUnavailable as exc:
-            self._failed(exc, "the local model answers until it is back")
-        else:
-            self._answered()
-        server_ms = (time.perf_counter() - started) * 1000
+        """Have the server cache the prompt (in the background); warm the local model now.
+
+        Nobody waits for the server's part: a cold prompt can take a CPU-only
+        server a minute, and a thread waiting for it would hold up shutdown.
+        """
+        body = self._body(_WARM_SENTENCE, schemas, vocabulary, max_tokens=1)
+        threading.Thread(
+            target=self._warm_server, args=(body,), name="llm-server-warm", daemon=True
+        ).start()
         if self.local is not None:
             return self.local.warm(schemas, vocabulary)
-        return LlmTimings(total_ms=server_ms, prompt_ms=server_ms)
+        return LlmTimings()
+
+    def _warm_server(self, body: dict[str, Any]) -> None:
+        try:
+            self._request(body, max(WARM_TIMEOUT, self.config.timeout_seconds))
+        except ServerUnavailable as exc:
+            self._failed(exc)
+        else:
+            self._answered()
 
     def parse(
         self, text: str, schemas: Sequence[IntentSchema], vocabulary: Vocabulary
@@ -158,8 +167,7 @@ class ServerBackend:
         problem: ServerUnavailable | None,
     ) -> LlmResult:
         if problem is not None:
-            then = "using the local model" if self.local else "no local model to ask"
-            self._failed(problem, then)
+            self._failed(problem)
         if self.local is None:
             return LlmResult(error=f"{SERVER} cannot answer and no local model is loaded")
         return self.local.parse(text, schemas, vocabulary)
@@ -176,7 +184,8 @@ class ServerBackend:
             self._delay = 0.0
             self._retry_at = 0.0
 
-    def _failed(self, problem: ServerUnavailable, then: str) -> None:
+    def _failed(self, problem: ServerUnavailable) -> None:
+        then = "using the local model" if self.local else "no local model to ask"
         with self._lock:
             self._down = True
             self._delay = min(self._retry_cap, max(self._retry_first, self._delay * 2))
@@ -216,7 +225,31 @@ class ServerBackend:
         return body
 
     def _request(self, body: dict[str, Any], timeout: float) -> Any:
-        """POST `body`; the decoded JSON answer, or ServerUnavailable saying why."""
+        """POST `body`; the decoded JSON answer, or ServerUnavailable saying why.
+
+        The exchange runs in a daemon thread and is waited for `timeout` s of
+        wall-clock time at most (a socket timeout alone bounds each read, not
+        a server that trickles); a thread left behind ends with its socket.
+        """
+        done = threading.Event()
+        outcome: list[Any] = []
+
+        def exchange() -> None:
+            try:
+                outcome.append(self._exchange(body, timeout))
+            except ServerUnavailable as exc:
+                outcome.append(exc)
+            finally:
+                done.set()
+
+        threading.Thread(target=exchange, name="llm-server-request", daemon=True).start()
+        if not done.wait(timeout):
+            raise ServerUnavailable(f"timed out after {timeout:g} s")
+        if isinstance(outcome[0], ServerUnavailable):
+            raise outcome[0]
+        return outcome[0]
+
+    def _exchange(self, body: dict[str, Any], timeout: float) -> Any:
         request = urllib.request.Request(
             self._url,
             data=json.dumps(body, ensure_ascii=False).encode("utf-8"),
