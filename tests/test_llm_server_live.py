@@ -29,12 +29,15 @@ from assistant.understanding.prompt import build_messages
 from tests.model_servers import LlamaServer, llama_server, model_peer
 from tests.test_llm_process import SCHEMAS, VOCABULARY
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]
 
 TOKEN = "sk-live-4b9e2a-secret"
 MODEL = "smollm2-135m-instruct-q4_1"
 SENTENCE = "switch off the desk lamp"
 EXPECTED = (IntentCall("HassTurnOff", {"name": "Desk Lamp"}),)
+# Generous limits, past what the config allows: a cold prompt on a busy
+# 2-core machine takes minutes, and speed is bench/llm_server.py's business.
+SLOW_MACHINE_SECONDS = 600.0
 
 
 def model_path() -> Path:
@@ -49,16 +52,16 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LlamaServer]:
 
 @pytest.fixture(scope="module")
 def local() -> Iterator[LlmProcess]:
-    process = LlmProcess(model_path(), threads=2, context=2048, timeout_s=120.0)
+    process = LlmProcess(model_path(), threads=2, context=2048, timeout_s=SLOW_MACHINE_SECONDS)
     yield process
     process.close()
 
 
 def config(url: str, **more: object) -> LlmServerConfig:
-    # Generous: speed is bench/llm_server.py's business, not a test's.
-    return LlmServerConfig.model_validate(
-        {"url": url, "token": TOKEN, "timeout_seconds": 120, **more}
-    )
+    checked = LlmServerConfig.model_validate({"url": url, "token": TOKEN, **more})
+    if "timeout_seconds" in more:
+        return checked
+    return checked.model_copy(update={"timeout_seconds": SLOW_MACHINE_SECONDS})
 
 
 def test_the_server_answers_under_the_grammar(
@@ -117,7 +120,7 @@ def test_llama_cpp_decodes_under_our_json_schema(server: LlamaServer) -> None:
         data=json.dumps(body).encode(),
         headers={"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"},
     )
-    with urllib.request.urlopen(request, timeout=300) as response:
+    with urllib.request.urlopen(request, timeout=SLOW_MACHINE_SECONDS) as response:
         answer = json.load(response)
     raw = answer["choices"][0]["message"]["content"]
     assert tuple(parse_output(raw, SCHEMAS, VOCABULARY)) == EXPECTED, raw
