@@ -352,6 +352,8 @@ SECRET_KEYS: tuple[tuple[str, str], ...] = (
     ("llm_server", "token"),
 )
 """Keys whose values are never printed (config show, errors, logs)."""
+NOT_ECHOED = (*SECRET_KEYS, ("llm_server", "url"))
+"""Keys whose value a config error does not repeat (a URL may hold credentials)."""
 
 
 def secrets(settings: Settings) -> tuple[str, ...]:
@@ -371,7 +373,7 @@ def _describe(
         return f"{where}: unknown key '{key}'"
     if kind == "missing":
         return f"{where}: missing key '{key}'"
-    got = "***" if loc[:2] in SECRET_KEYS else repr(error.get("input"))
+    got = "***" if loc[:2] in NOT_ECHOED else repr(error.get("input"))
     return f"{where}: key '{key}': {error['msg']} (got {got})"
 
 

@@ -58,6 +58,8 @@ class LlmServerConfig(BaseModel):
         if parts.scheme not in ("http", "https") or not parts.hostname:
             # The value may hold credentials: the message does not repeat it.
             raise ValueError("must be an http:// or https:// URL with a host")
+        if parts.username is not None or parts.password is not None:
+            raise ValueError("must not hold credentials: put the API key in [llm_server] token")
         return url
 
 

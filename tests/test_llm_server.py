@@ -239,6 +239,9 @@ def test_config_keys_and_the_token_is_never_shown() -> None:
     assert TOKEN in secrets(settings)  # masked by the log filter
     with pytest.raises(ConfigError, match=r"llm_server\.url.*http:// or https://"):
         parse({"llm_server": {"url": "ftp://10.0.0.5/v1"}})
+    with pytest.raises(ConfigError, match=r"llm_server\.url.*\[llm_server\] token") as bad:
+        parse({"llm_server": {"url": "http://me:pw@10.0.0.5:8080/v1"}})
+    assert "pw@" not in str(bad.value)  # an error does not echo the URL
     with pytest.raises(ConfigError, match=r"llm_server\.token.*got \*\*\*"):
         parse({"llm_server": {"token": 12}})
     with pytest.raises(ConfigError, match=r"unknown key 'llm_server\.urls'"):

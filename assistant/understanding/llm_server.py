@@ -18,10 +18,12 @@ log line saying why.  The server is then left alone for a while (capped,
 jittered backoff), so a machine that is switched off does not cost every
 sentence a timeout.  Requests run in daemon threads, waited for
 ``timeout_seconds`` of wall-clock time: nothing left hanging on a silent
-server holds up the assistant or its shutdown.  An answer that fails validation is refused like the
-local model's: the bigger model has spoken, a smaller one would not be
-more right.  The URL and the token are never logged (the token goes only
-into the ``Authorization`` header).
+server holds up the assistant or its shutdown.
+
+An answer that fails validation is refused like the local model's: the
+bigger model has spoken, a smaller one would not be more right.  The URL
+and the token are never logged (the token goes only into the
+``Authorization`` header).
 """
 
 from __future__ import annotations
