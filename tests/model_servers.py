@@ -12,7 +12,6 @@
 from __future__ import annotations
 
 import json
-import socket
 import subprocess
 import sys
 import threading
@@ -24,6 +23,8 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+
+from tests.conftest import free_port
 
 
 @dataclass
@@ -49,19 +50,12 @@ class LlamaServer:
             self.process.wait(timeout=20)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 @contextmanager
 def llama_server(
     model: Path, workdir: Path, api_key: str, *, threads: int = 2
 ) -> Iterator[LlamaServer]:
     """Start the server on `model` on a free loopback port; wait until it answers."""
-    port = _free_port()
+    port = free_port()
     log = workdir / f"llama-server-{port}.log"
     with log.open("wb") as sink:
         process = subprocess.Popen(

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import logging
-import socket
 import time
 from collections.abc import Callable, Iterator
 
@@ -31,6 +30,7 @@ from assistant.understanding.json_schema import build_json_schema
 from assistant.understanding.llm import LlmTimings
 from assistant.understanding.llm_server import ServerBackend, chat_url
 from assistant.understanding.prompt import build_messages
+from tests.conftest import free_port
 from tests.model_servers import Peer, completion, model_peer
 from tests.test_understanding import did, home
 
@@ -174,9 +174,7 @@ def test_a_server_that_is_down_is_left_alone_then_asked_again(
     peer: Peer, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO)
-    with socket.socket() as closed:  # a port nobody listens on
-        closed.bind(("127.0.0.1", 0))
-        port = closed.getsockname()[1]
+    port = free_port()  # nobody listens there
     config = LlmServerConfig(url=f"http://127.0.0.1:{port}", timeout_seconds=1)
     down = ServerBackend(config, None, retry_first=3600, retry_cap=3600)
     assert down.parse("x", SCHEMAS, VOCABULARY).error is not None
@@ -207,9 +205,7 @@ def test_warm_up_asks_the_server_in_the_background(
     prompt = build_messages(SCHEMAS, VOCABULARY, default_examples(SCHEMAS), "")
     assert body["messages"][:-1] == prompt[:-1]
     # A server down at start: said once, and sentences skip it for a while.
-    with socket.socket() as closed:
-        closed.bind(("127.0.0.1", 0))
-        port = closed.getsockname()[1]
+    port = free_port()  # nobody listens there
     down = ServerBackend(LlmServerConfig(url=f"http://127.0.0.1:{port}"), None)
     down.warm(SCHEMAS, VOCABULARY)
     _wait_for(lambda: "cannot be reached" in caplog.text)
