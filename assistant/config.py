@@ -16,6 +16,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from assistant.config_house import HouseConfig
+from assistant.config_llm_server import LlmServerConfig
 from assistant.config_satellite import SatelliteConfig, SatelliteDiscoveryConfig
 from assistant.config_wyoming import WyomingConfig
 from assistant.devices.entities import Domain
@@ -244,8 +245,10 @@ class UnderstandingConfig(_Section):
     """Sentences -> intents."""
 
     language: str = Field(default="en", description="Sentence language.")
-    llm: Literal["off", "fallback", "always"] = Field(
-        default="fallback", description="When the local GGUF model is asked."
+    llm: Literal["off", "fallback", "always", "server"] = Field(
+        default="fallback",
+        description="When the local GGUF model is asked; 'server': as 'fallback', but the "
+        "[llm_server] model is asked first.",
     )
     llm_confirm: bool = Field(
         default=True,
@@ -327,6 +330,7 @@ class Settings(_Section):
     zigbee2mqtt: Zigbee2MqttConfig = Zigbee2MqttConfig()
     homeassistant: HomeAssistantConfig = HomeAssistantConfig()
     understanding: UnderstandingConfig = UnderstandingConfig()
+    llm_server: LlmServerConfig = LlmServerConfig()
     site: SiteConfig = SiteConfig()
     house: HouseConfig = HouseConfig()
     wyoming: WyomingConfig = WyomingConfig()
@@ -342,8 +346,14 @@ class Settings(_Section):
     source: Path | None = Field(default=None, exclude=True, description="File read, if any.")
 
 
-SECRET_KEYS: tuple[tuple[str, str], ...] = (("mqtt", "password"), ("homeassistant", "token"))
+SECRET_KEYS: tuple[tuple[str, str], ...] = (
+    ("mqtt", "password"),
+    ("homeassistant", "token"),
+    ("llm_server", "token"),
+)
 """Keys whose values are never printed (config show, errors, logs)."""
+NOT_ECHOED = (*SECRET_KEYS, ("llm_server", "url"))
+"""Keys whose value a config error does not repeat (a URL may hold credentials)."""
 
 
 def secrets(settings: Settings) -> tuple[str, ...]:
@@ -363,7 +373,7 @@ def _describe(
         return f"{where}: unknown key '{key}'"
     if kind == "missing":
         return f"{where}: missing key '{key}'"
-    got = "***" if loc[:2] in SECRET_KEYS else repr(error.get("input"))
+    got = "***" if loc[:2] in NOT_ECHOED else repr(error.get("input"))
     return f"{where}: key '{key}': {error['msg']} (got {got})"
 
 

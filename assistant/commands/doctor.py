@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from assistant.config import Settings
+from assistant.config_llm_server import uses_local_model
 from assistant.errors import UserError
 from assistant.models import ModelStore
 
@@ -114,7 +115,7 @@ def models_in_use(settings: Settings, store: ModelStore) -> list[tuple[str, str]
         stt = entry.name if entry else None
     if stt is not None and "/" not in stt:
         used.append((f"stt ({settings.stt.engine})", stt))
-    if settings.understanding.llm != "off":
+    if uses_local_model(settings.understanding.llm, settings.llm_server):
         used.append(("llm", settings.understanding.llm_model))
     if settings.wake.enabled:
         used.append(("wake word", settings.wake.model))

@@ -255,10 +255,12 @@ class Runtime:
         # fallback runs llama.cpp in a worker process; should it ever load in
         # this one, the VAD falls back to WebRTC's (next best on our measurements).
         if settings.understanding.llm != "off":
+            from assistant.understanding.factory import describe_fallback
+
             t0 = time.monotonic()
             self._fallback = await asyncio.to_thread(self._load_fallback)
             if self._fallback is not None:
-                self._ready("llm", t0, settings.understanding.llm_model)
+                self._ready("llm", t0, describe_fallback(settings))
         vad = settings.vad.engine
         if vad == "silero" and "llama_cpp" in sys.modules:
             vad = "webrtc"
