@@ -28,7 +28,7 @@ from assistant.pipeline.arbitration import (
     loudness_dbfs,
     parse_claim,
 )
-from assistant.pipeline.runtime import connect_interface
+from assistant.pipeline.parts import connect_interface
 from assistant.transports.mqtt import Incoming, MqttConnection
 from assistant.transports.mqtt_topics import shared_filter, topic_matches, topic_problem
 from assistant.wake import WakeWordDetector

@@ -27,7 +27,7 @@ from assistant.config import Settings
 from assistant.config_satellite import SatelliteConfig
 from assistant.integrations.satellite import SatelliteHub, Services
 from assistant.integrations.satellite.discovery import SERVICE_TYPE
-from assistant.pipeline.runtime import make_listener
+from assistant.pipeline.parts import make_listener
 from assistant.pipeline.turn import TurnRunner
 from assistant.understanding.origin import Origin
 from assistant.understanding.outcome import Outcome

@@ -94,7 +94,7 @@ def runtime_services(
     runtime: Runtime, on_turn: Callable[[str, TurnResult], None] | None = None
 ) -> Services:
     """The loaded runtime's engines, shared with the satellites."""
-    from assistant.pipeline.runtime import make_listener
+    from assistant.pipeline.parts import make_listener
 
     assert runtime.turns is not None
     assert runtime.understanding is not None
