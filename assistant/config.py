@@ -92,10 +92,14 @@ class VadConfig(_Section):
 class SttConfig(_Section):
     """Speech recognition."""
 
-    engine: Literal["whisper", "vosk"] = Field(default="whisper", description="STT engine.")
+    engine: Literal["whisper", "vosk", "two-pass"] = Field(
+        default="whisper",
+        description="STT engine; two-pass: Vosk with the home's phrases, Whisper when unsure.",
+    )
     model: str | None = Field(
         default=None,
-        description="Catalog model name or a directory; None = the engine's embedded default.",
+        description="Catalog model name or a directory; None = the engine's embedded default "
+        "(two-pass: the Vosk model; Whisper is the catalog default).",
     )
     language: str = Field(default="en", description="Language code.")
     threads: int = Field(default=2, ge=1, le=64, description="CPU threads for decoding.")
@@ -105,6 +109,12 @@ class SttConfig(_Section):
     grammar: bool = Field(
         default=False,
         description="Vosk only: restrict recognition to the phrases the home understands.",
+    )
+    two_pass_confidence: float = Field(
+        default=0.5,
+        ge=0.0,
+        le=1.0,
+        description="two-pass: Vosk's phrase stands at this n-best share or above, else Whisper.",
     )
 
 

@@ -236,7 +236,9 @@ class Runtime:
             # The command's audio goes to STT while it is spoken: at the end of
             # speech only the final decode is left (Vosk has done most of it).
             self.listener.feeder = self.turns.feeder()
-        if isinstance(stt, PhraseRestrictable) and settings.stt.grammar:
+        if isinstance(stt, PhraseRestrictable) and (
+            settings.stt.grammar or settings.stt.engine == "two-pass"
+        ):
             await self._use_grammar(stt, understanding)
         elif isinstance(stt, PhraseBiased):
             await self._use_bias(stt, understanding)
@@ -280,7 +282,9 @@ class Runtime:
         def phrases() -> list[str]:
             return [*build_phrases(matcher), *understanding.replies.answers()]
 
-        self.grammar = GrammarRefresh(stt, phrases)
+        # Two passes: Whisper, the second, hears the names as its prompt.
+        names = self._bias_names(understanding) if isinstance(stt, PhraseBiased) else None
+        self.grammar = GrammarRefresh(stt, phrases, names=names)
         count = await self.grammar.start(self.devices.registry)
         self.turns.grammar = self.grammar
         await self.turns.apply_grammar()
@@ -288,9 +292,18 @@ class Runtime:
 
     async def _use_bias(self, stt: PhraseBiased, understanding: Understanding) -> None:
         """Whisper: the live names and areas of the home (and the answers) as its prompt."""
+        assert self.turns is not None
+        assert self.devices is not None
+        self.grammar = GrammarRefresh(stt, self._bias_names(understanding))
+        count = await self.grammar.start(self.devices.registry)
+        self.turns.grammar = self.grammar
+        await self.turns.apply_grammar()
+        self.status(f"{'stt bias':<14} on     {count} words")
+
+    def _bias_names(self, understanding: Understanding) -> Callable[[], list[str]]:
+        """The live names and areas of the home, and the answers: Whisper's prompt."""
         from assistant.stt.bias import home_words
 
-        assert self.turns is not None
         assert self.devices is not None
         registry = self.devices.registry
 
@@ -298,11 +311,7 @@ class Runtime:
             # The answers too: with the names alone, beam search heard "no" as "Hello".
             return [*home_words(registry), *understanding.replies.spoken_answers]
 
-        self.grammar = GrammarRefresh(stt, names)
-        count = await self.grammar.start(registry)
-        self.turns.grammar = self.grammar
-        await self.turns.apply_grammar()
-        self.status(f"{'stt bias':<14} on     {count} words")
+        return names
 
     def _load_fallback(self) -> Fallback | None:
         """The LLM fallback, or None with one status line saying why not."""
