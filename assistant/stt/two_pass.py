@@ -31,9 +31,6 @@ from assistant.stt.whisper import WhisperEngine
 
 log = logging.getLogger(__name__)
 
-DEFAULT_THRESHOLD = 0.5
-"""Vosk's answer stands at or above this confidence (chosen on bench/twopass.py)."""
-
 Pass = Literal["closed", "open"]
 
 
@@ -42,9 +39,8 @@ class TwoPassEngine:
 
     name = "two-pass"
 
-    def __init__(
-        self, closed: VoskEngine, open_: WhisperEngine, threshold: float = DEFAULT_THRESHOLD
-    ) -> None:
+    def __init__(self, closed: VoskEngine, open_: WhisperEngine, threshold: float) -> None:
+        """`threshold`: ``[stt] two_pass_confidence``."""
         self.closed = closed
         self.open = open_
         self.threshold = threshold
