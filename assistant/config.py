@@ -15,6 +15,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from assistant.config_house import HouseConfig
+from assistant.config_satellite import SatelliteConfig, SatelliteDiscoveryConfig
+from assistant.config_wyoming import WyomingConfig
 from assistant.devices.entities import Domain
 
 SYSTEM_CONFIG = Path("/etc/assistant/config.toml")
@@ -262,6 +265,14 @@ class UnderstandingConfig(_Section):
         "the embedded models are tiny and often wrong (bench/llm.py).",
     )
     llm_model: str = Field(default="smollm2-135m-instruct-q4_1", description="Catalog name.")
+    llm_adapter: Path | None = Field(
+        default=None,
+        description="GGUF LoRA adapter for llm_model made by `assistant train run`: the "
+        "model then gets the short prompt it was trained on, no few-shot block.",
+    )
+    llm_adapter_sha256: str | None = Field(
+        default=None, description="The adapter's sha256 (its report.json): checked at load."
+    )
     llm_threads: int = Field(default=2, ge=1, le=64, description="CPU threads.")
     llm_context: int = Field(default=2048, ge=256, le=32768, description="Context size.")
     llm_timeout_seconds: float = Field(
@@ -329,6 +340,8 @@ class Settings(_Section):
     homeassistant: HomeAssistantConfig = HomeAssistantConfig()
     understanding: UnderstandingConfig = UnderstandingConfig()
     site: SiteConfig = SiteConfig()
+    house: HouseConfig = HouseConfig()
+    wyoming: WyomingConfig = WyomingConfig()
     devices: tuple[DeviceConfig, ...] = ()
     entities: dict[str, EntityOverride] = Field(
         default_factory=dict, description="Overrides keyed by entity id."
@@ -336,6 +349,8 @@ class Settings(_Section):
     areas: dict[str, AreaConfig] = Field(
         default_factory=dict, description="Area settings keyed by area name."
     )
+    satellites: tuple[SatelliteConfig, ...] = ()
+    satellite_discovery: SatelliteDiscoveryConfig = SatelliteDiscoveryConfig()
     source: Path | None = Field(default=None, exclude=True, description="File read, if any.")
 
 

@@ -22,11 +22,12 @@ from typing import TYPE_CHECKING, Self
 from assistant.config import Settings
 from assistant.devices.backend import Devices, open_backend
 from assistant.errors import UserError
-from assistant.interface import ONLINE, Interface, Request
-from assistant.pipeline.grammar_refresh import GrammarRefresh
+from assistant.interface import HOUSE, ONLINE, Interface, Request
+from assistant.pipeline.arbitration import WAKE_TOPIC, WakeArbiter
+from assistant.pipeline.grammar_refresh import GrammarRefresh, PhraseSource
 from assistant.pipeline.listener import Listener
 from assistant.pipeline.turn import Synthesizer, TurnRunner
-from assistant.stt import PhraseBiased, PhraseRestrictable, SttEngine
+from assistant.stt import PhraseBiased, PhraseRestrictable, SttEngine, TwoPassEngine
 from assistant.transports.mqtt import Incoming, MqttConnection, Retained
 from assistant.understanding.origin import Origin
 
@@ -102,7 +103,10 @@ def connect_interface(
     async def publish(topic: str, payload: str, retain: bool) -> None:
         await connection.publish(topic, payload, qos=1, retain=retain, ttl=5.0)
 
-    interface = Interface.from_settings(settings.site, publish)
+    house = settings.house.group if settings.house.enabled else None
+    interface = Interface.from_settings(settings.site, publish, house)
+    if house is not None and interface.topics.site == HOUSE.site:
+        raise UserError(f"[site] id {HOUSE.site!r} is taken by the house-wide topics ([house])")
 
     def on_message(message: Incoming) -> None:
         request = interface.parse(message.topic, message.payload)
@@ -138,8 +142,10 @@ class Runtime:
         self.interface: Interface | None = None
         self.understanding: Understanding | None = None
         self.listener: Listener | None = None
+        self.vad_engine = settings.vad.engine  # in use: WebRTC's when llama.cpp shares the process
         self.turns: TurnRunner | None = None
         self.grammar: GrammarRefresh | None = None
+        self.arbiter: WakeArbiter | None = None  # [house]: wake arbitration (live pipeline)
         self.llm_loaded = False
         self._fallback: Fallback | None = None
         self._stack = contextlib.AsyncExitStack()
@@ -160,6 +166,8 @@ class Runtime:
     ) -> None:
         if self.grammar is not None:
             self.grammar.close()
+        if self.arbiter is not None:
+            self.arbiter.close()
         if self.understanding is not None:
             self.understanding.close()
         if self.turns is not None:
@@ -236,12 +244,8 @@ class Runtime:
             # The command's audio goes to STT while it is spoken: at the end of
             # speech only the final decode is left (Vosk has done most of it).
             self.listener.feeder = self.turns.feeder()
-        if isinstance(stt, PhraseRestrictable) and (
-            settings.stt.grammar or settings.stt.engine == "two-pass"
-        ):
-            await self._use_grammar(stt, understanding)
-        elif isinstance(stt, PhraseBiased):
-            await self._use_bias(stt, understanding)
+        if isinstance(stt, PhraseRestrictable | PhraseBiased):
+            self.grammar = await self.follow_home(stt, self.turns)
 
     async def _load_listener(self) -> None:
         """The LLM (if on), then wake word and VAD."""
@@ -259,6 +263,7 @@ class Runtime:
         if vad == "silero" and "llama_cpp" in sys.modules:
             vad = "webrtc"
         t0 = time.monotonic()
+        self.vad_engine = vad
         self.listener = await asyncio.to_thread(make_listener, settings, self.options.wake, vad)
         if vad != settings.vad.engine:
             self._ready("vad", t0, f"{vad} (Silero cannot share a process with llama.cpp)")
@@ -271,47 +276,47 @@ class Runtime:
             f"{settings.wake.model}" if wake is not None else "off (every utterance is a command)",
         )
 
-    async def _use_grammar(self, stt: PhraseRestrictable, understanding: Understanding) -> None:
-        """Grammar mode: recognise only what the home understands (and answers to questions)."""
-        from assistant.understanding.phrases import build_phrases
+    def phrase_source(self, stt: PhraseRestrictable | PhraseBiased) -> PhraseSource | None:
+        """What `stt` should know of the home, or None (Vosk with `[stt] grammar` off).
 
-        assert self.turns is not None
-        assert self.devices is not None
-        matcher = understanding.matcher
-
-        def phrases() -> list[str]:
-            return [*build_phrases(matcher), *understanding.replies.answers()]
-
-        # Two passes: Whisper, the second, hears the names as its prompt.
-        names = self._bias_names(understanding) if isinstance(stt, PhraseBiased) else None
-        self.grammar = GrammarRefresh(stt, phrases, names=names)
-        count = await self.grammar.start(self.devices.registry)
-        self.turns.grammar = self.grammar
-        await self.turns.apply_grammar()
-        self.status(f"{'grammar':<14} on     {count} phrases")
-
-    async def _use_bias(self, stt: PhraseBiased, understanding: Understanding) -> None:
-        """Whisper: the live names and areas of the home (and the answers) as its prompt."""
-        assert self.turns is not None
-        assert self.devices is not None
-        self.grammar = GrammarRefresh(stt, self._bias_names(understanding))
-        count = await self.grammar.start(self.devices.registry)
-        self.turns.grammar = self.grammar
-        await self.turns.apply_grammar()
-        self.status(f"{'stt bias':<14} on     {count} words")
-
-    def _bias_names(self, understanding: Understanding) -> Callable[[], list[str]]:
-        """The live names and areas of the home, and the answers: Whisper's prompt."""
-        from assistant.stt.bias import home_words
-
+        Vosk's grammar (two passes: always): the phrases the home understands and the
+        answers.  Whisper's bias: the names and areas, and the answers ("no" was "Hello")."""
+        understanding = self.understanding
+        assert understanding is not None
         assert self.devices is not None
         registry = self.devices.registry
+        if isinstance(stt, PhraseRestrictable):
+            if not (self.settings.stt.grammar or isinstance(stt, TwoPassEngine)):
+                return None
+            from assistant.understanding.phrases import build_phrases
 
-        def names() -> list[str]:
-            # The answers too: with the names alone, beam search heard "no" as "Hello".
-            return [*home_words(registry), *understanding.replies.spoken_answers]
+            matcher = understanding.matcher
+            return lambda: [*build_phrases(matcher), *understanding.replies.answers()]
+        from assistant.stt.bias import home_words
 
-        return names
+        return lambda: [*home_words(registry), *understanding.replies.spoken_answers]
+
+    async def follow_home(
+        self, stt: PhraseRestrictable | PhraseBiased, turns: TurnRunner
+    ) -> GrammarRefresh | None:
+        """Keep `turns`' engine told of the home as devices change (grammar or bias).
+
+        The caller closes the refresh returned (None: nothing to follow).
+        """
+        assert self.devices is not None
+        source = self.phrase_source(stt)
+        if source is None:
+            return None
+        names = self.phrase_source(stt.open) if isinstance(stt, TwoPassEngine) else None
+        grammar = GrammarRefresh(stt, source, names=names)  # two passes: Whisper's names too
+        count = await grammar.start(self.devices.registry)
+        turns.grammar = grammar
+        await turns.apply_grammar()
+        if isinstance(stt, PhraseRestrictable):
+            self.status(f"{'grammar':<14} on     {count} phrases")
+        else:
+            self.status(f"{'stt bias':<14} on     {count} words")
+        return grammar
 
     def _load_fallback(self) -> Fallback | None:
         """The LLM fallback, or None with one status line saying why not."""
@@ -368,6 +373,16 @@ class Runtime:
         interface = connect_interface(self.settings, self.connection, self.requests)
         self.interface = interface
         self.status(f"{'interface':<14} ready  {interface.topics.base}/...")
+        house = self.settings.house
+        if house.enabled and self.listener is not None and self.listener.wake is not None:
+            connection = self.connection
+
+            async def claim(topic: str, payload: str) -> None:
+                await connection.publish(topic, payload, qos=1, ttl=house.arbitration_seconds)
+
+            self.arbiter = WakeArbiter(interface.topics.site, house.arbitration_seconds, claim)
+            connection.subscribe(WAKE_TOPIC, self.arbiter.on_message)
+            self.status(f"{'house':<14} ready  wake word arbitration with the other gateways")
 
     async def _publish_discovery(self) -> None:
         """The retained Home Assistant device config (`[site] ha_discovery`)."""

@@ -18,6 +18,7 @@ phrase with every word at 1.0.
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
 import math
@@ -148,6 +149,15 @@ class VoskEngine:
         self._samples = 0
         self._decode_seconds = 0.0
         self._sure = 1.0
+
+    def fork(self) -> VoskEngine:
+        """A second engine on the same model: its own recogniser, recognising freely
+        until given phrases (Vosk shares one model among recognisers on any thread)."""
+        twin = copy.copy(self)
+        twin._phrases = None
+        twin._recognizer = twin._new_recognizer(None)
+        twin.reset()
+        return twin
 
     def _restrict(self, text: str) -> str:
         # Several endpoints may have produced several phrases; keep only listed ones.

@@ -14,6 +14,7 @@ words where greedy decoding without them made 17, for about the same latency.
 
 from __future__ import annotations
 
+import copy
 import logging
 import time
 from collections.abc import Sequence
@@ -127,3 +128,14 @@ class WhisperEngine:
         """Forget the buffered audio."""
         self._blocks = []
         self._samples = 0
+
+    def fork(self) -> WhisperEngine:
+        """A second engine on the same model, with its own audio buffer and prompt.
+
+        faster-whisper may be called from several threads; with one worker
+        (the default) CTranslate2 runs their decodes one after the other, so
+        two streams never compete for the cores.
+        """
+        twin = copy.copy(self)
+        twin.reset()
+        return twin

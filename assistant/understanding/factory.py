@@ -20,6 +20,19 @@ from assistant.understanding.sentences import load_templates
 log = logging.getLogger(__name__)
 
 
+def checked_adapter(adapter: Path | None, sha256: str | None) -> Path | None:
+    """The configured LoRA adapter, after checking that it is the file meant."""
+    if adapter is None:
+        return None
+    from assistant.models.hashing import sha256_file
+
+    if not adapter.is_file():
+        raise UserError(f"[understanding] llm_adapter {adapter}: no such file")
+    if sha256 is not None and sha256_file(adapter) != sha256.lower():
+        raise UserError(f"[understanding] llm_adapter {adapter}: sha256 differs from the config's")
+    return adapter
+
+
 def make_fallback(settings: Settings) -> Fallback | None:
     """The LLM fallback when `[understanding] llm` is not "off" (None if unavailable)."""
     config = settings.understanding
@@ -30,12 +43,14 @@ def make_fallback(settings: Settings) -> Fallback | None:
         from assistant.understanding.llm_process import LlmProcess
 
         path = ModelStore.from_settings(settings).locate(config.llm_model)
+        adapter = checked_adapter(config.llm_adapter, config.llm_adapter_sha256)
         # In its own process: llama.cpp and Silero VAD cannot share one (libggml).
         fallback = LlmProcess(
             path,
             threads=config.llm_threads,
             context=config.llm_context,
             timeout_s=config.llm_timeout_seconds,
+            adapter=adapter,
         )
     except (ImportError, UserError) as exc:
         log.warning("LLM fallback unavailable (%s); templates only", exc)

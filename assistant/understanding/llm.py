@@ -28,7 +28,7 @@ from assistant.errors import UserError
 from assistant.understanding.calls import IntentCall, IntentSchema, Vocabulary
 from assistant.understanding.fewshot import default_examples
 from assistant.understanding.grammar import build_grammar, focus, parse_output
-from assistant.understanding.prompt import Prompt, build_prompt, style_for
+from assistant.understanding.prompt import Prompt, build_prompt, style_for, tuned_prompt
 from assistant.understanding.validate import InvalidCall
 
 __all__ = ["LlmFallback", "LlmResult", "LlmTimings", "rss_bytes"]
@@ -89,9 +89,11 @@ class LlmFallback:
         examples: Sequence[tuple[str, list[IntentCall]]] = (),
         max_tokens: int = MAX_TOKENS,
         focus_names: bool = True,
+        adapter: Path | None = None,
     ) -> None:
-        if not Path(model_path).is_file():
-            raise UserError(f"LLM model file not found: {model_path}")
+        for path in (model_path, adapter):
+            if path is not None and not Path(path).is_file():
+                raise UserError(f"LLM model file not found: {path}")
         from llama_cpp import Llama
 
         self.model_path = Path(model_path)
@@ -104,7 +106,11 @@ class LlmFallback:
         started = time.perf_counter()
         try:
             self._llm = Llama(
-                model_path=str(model_path), n_ctx=context, n_threads=threads, verbose=False
+                model_path=str(model_path),
+                lora_path=str(adapter) if adapter else None,
+                n_ctx=context,
+                n_threads=threads,
+                verbose=False,
             )
         except ValueError as error:
             raise UserError(f"cannot load LLM model {model_path}: {error}") from None
@@ -113,7 +119,9 @@ class LlmFallback:
         self.rss_after_load = rss_bytes()
         self.rss_model_bytes = self.rss_after_load - rss_before
         template = self._llm.metadata.get("tokenizer.chat_template")
-        self.style = style_for(template)
+        # A distilled adapter was trained on its own short prompt (no few-shot block).
+        self.adapter = Path(adapter) if adapter else None
+        self.style = "chat" if adapter else style_for(template)
         self._key: tuple[Any, ...] | None = None
         self._prompt: Prompt | None = None
         self._prefix_tokens: list[int] = []
@@ -130,13 +138,16 @@ class LlmFallback:
         key = (tuple(schemas), vocabulary)
         if key == self._key:
             return
-        examples = list(self._examples or self._default_examples(tuple(schemas)))
+        examples = [] if self.adapter else self._examples or self._default_examples(tuple(schemas))
         # A big home or many intents can outgrow a small context: drop examples
         # (the first ones: the hand-written compound/"none" ones come last)
         # until the prefix leaves room for a sentence and the answer.
         room = self.context - self.max_tokens - _SENTENCE_TOKENS
         while True:
-            self._prompt = build_prompt(schemas, vocabulary, examples, self.style)
+            if self.adapter:
+                self._prompt = tuned_prompt(vocabulary)
+            else:
+                self._prompt = build_prompt(schemas, vocabulary, examples, self.style)
             self._prefix_tokens = self._llm.tokenize(
                 self._prompt.prefix.encode("utf-8"), add_bos=True, special=True
             )

@@ -161,6 +161,20 @@ def describe_vocabulary(vocabulary: Vocabulary, budget: int = NAMES_BUDGET) -> s
     return "\n".join(lines)
 
 
+TUNED_INSTRUCTIONS = "Turn the smart-home command into JSON. Not a command: none.\n"
+"""The whole task statement of the distilled model (``assistant train``): no few-shot block."""
+
+
+def tuned_prompt(vocabulary: Vocabulary) -> Prompt:
+    """The static prefix (ChatML) the distilled adapter was trained on, for one home.
+
+    The training data (``assistant.training.format``) is written with this very
+    function, so the runtime prompt and the training prompt cannot drift.
+    """
+    system = TUNED_INSTRUCTIONS + describe_vocabulary(vocabulary) + "\n"
+    return Prompt(prefix=f"<|im_start|>system\n{system}<|im_end|>\n", style="chat")
+
+
 def build_prompt(
     schemas: Sequence[IntentSchema],
     vocabulary: Vocabulary,
