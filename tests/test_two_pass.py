@@ -24,7 +24,7 @@ from assistant.devices.entities import Entity
 from assistant.devices.registry import Registry
 from assistant.pipeline.grammar_refresh import GrammarRefresh
 from assistant.simulate import Fleet, load_home
-from assistant.stt import PhraseBiased, PhraseRestrictable, create_engine
+from assistant.stt import Forkable, PhraseBiased, PhraseRestrictable, create_engine
 from assistant.stt.two_pass import TwoPassEngine
 from assistant.understanding.handlers import HANDLERS
 from assistant.understanding.loader import discover
@@ -106,6 +106,15 @@ def test_a_sentence_outside_the_phrases_goes_to_whisper(
     assert two_pass.last_confidence < two_pass.threshold
     assert two_pass.open.decodes == decodes + 1
     assert "음악" in text  # Whisper's own text, not a phrase of the list
+
+
+def test_a_fork_has_both_passes_on_the_same_models(two_pass: TwoPassEngine) -> None:
+    twin = two_pass.fork()
+    assert isinstance(twin, Forkable)
+    assert twin.closed._model is two_pass.closed._model
+    assert twin.open._model is two_pass.open._model
+    assert twin.closed.phrases is None  # its own phrases come from its own refresh
+    assert two_pass.closed.phrases is not None
 
 
 def test_without_a_phrase_list_whisper_answers_everything(tmp_path: Path) -> None:

@@ -81,6 +81,10 @@ class TwoPassEngine:
         self.closed.reset()
         self.open.reset()
 
+    def fork(self) -> TwoPassEngine:
+        """A second stream (a satellite's): each pass forked on its loaded model."""
+        return TwoPassEngine(self.closed.fork(), self.open.fork(), self.threshold)
+
     def _answer(self, which: Pass, result: Transcript, decode_ms: float) -> Transcript:
         self.answered[which] += 1
         self.last_pass = which
