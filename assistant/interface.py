@@ -46,7 +46,7 @@ from assistant.transports.mqtt_topics import shared_filter
 from assistant.understanding.origin import Origin
 
 if TYPE_CHECKING:
-    from assistant.config import SiteConfig
+    from assistant.config_site import SiteConfig
 
 log = logging.getLogger(__name__)
 

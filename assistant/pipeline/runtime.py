@@ -28,7 +28,7 @@ from assistant.pipeline.grammar_refresh import GrammarRefresh, PhraseSource
 from assistant.pipeline.listener import Listener
 from assistant.pipeline.parts import connect_interface, make_listener, make_tts, no_publish
 from assistant.pipeline.turn import TurnRunner
-from assistant.stt import PhraseBiased, PhraseRestrictable, SttEngine
+from assistant.stt import PhraseBiased, PhraseRestrictable, SttEngine, TwoPassEngine
 from assistant.transports.mqtt import MqttConnection, Retained
 from assistant.understanding.origin import Origin
 
@@ -223,16 +223,14 @@ class Runtime:
     def phrase_source(self, stt: PhraseRestrictable | PhraseBiased) -> PhraseSource | None:
         """What `stt` should know of the home, or None (Vosk with `[stt] grammar` off).
 
-        Vosk's grammar: the phrases the home understands (and the answers to
-        questions).  Whisper's bias: the live names and areas (and the answers:
-        with the names alone, beam search heard "no" as "Hello").
-        """
+        Vosk's grammar (two passes: always): the phrases the home understands and the
+        answers.  Whisper's bias: the names and areas, and the answers ("no" was "Hello")."""
         understanding = self.understanding
         assert understanding is not None
         assert self.devices is not None
         registry = self.devices.registry
         if isinstance(stt, PhraseRestrictable):
-            if not self.settings.stt.grammar:
+            if not (self.settings.stt.grammar or isinstance(stt, TwoPassEngine)):
                 return None
             from assistant.understanding.phrases import build_phrases
 
@@ -253,7 +251,8 @@ class Runtime:
         source = self.phrase_source(stt)
         if source is None:
             return None
-        grammar = GrammarRefresh(stt, source)
+        names = self.phrase_source(stt.open) if isinstance(stt, TwoPassEngine) else None
+        grammar = GrammarRefresh(stt, source, names=names)  # two passes: Whisper's names too
         count = await grammar.start(self.devices.registry)
         turns.grammar = grammar
         await turns.apply_grammar()

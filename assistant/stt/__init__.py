@@ -2,6 +2,7 @@
 
 from assistant.stt.base import Forkable, PhraseBiased, PhraseRestrictable, SttEngine, Transcript
 from assistant.stt.factory import create_engine, resolve_model
+from assistant.stt.two_pass import TwoPassEngine
 
 __all__ = [
     "Forkable",
@@ -9,6 +10,7 @@ __all__ = [
     "PhraseRestrictable",
     "SttEngine",
     "Transcript",
+    "TwoPassEngine",
     "create_engine",
     "resolve_model",
 ]

@@ -61,6 +61,8 @@ class WhisperEngine:
         self._blocks: list[Samples] = []
         self._samples = 0
         self._prompt: str | None = None
+        self.decodes = 0
+        """Utterances decoded so far (a second pass shows here whether it ran)."""
 
     @property
     def prompt(self) -> str | None:
@@ -103,6 +105,7 @@ class WhisperEngine:
             import ctranslate2
 
             ctranslate2.set_random_seed(0)
+            self.decodes += 1
             segments, _info = self._model.transcribe(
                 audio,
                 language=self.language,
