@@ -12,6 +12,8 @@ Topics under ``assistant/<site>/``:
   ask for sensitive actions (README: "Who may unlock the door")
 - ``say`` or ``say/<user>`` (subscribed, per ``[site] mqtt_say``): a text to
   speak (announcements from automations)
+- ``assistant/house/ask`` (``[house] enabled``; shared subscription, one gateway
+  per request): like ``ask``, answered under ``assistant/house/`` with its ``site``
 - ``mute``, ``wake_word``, ``listen``, ``event``: the assistant's own switch,
   select, button and events (``assistant.integrations.controls``), which
   Home Assistant finds through one discovery config (``ha_device``)
@@ -40,15 +42,18 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from assistant.integrations.controls import Activity, Control, ControlTopics, parse_control
 from assistant.textsafe import cap, clean, unicode_safe
+from assistant.transports.mqtt_topics import shared_filter
 from assistant.understanding.origin import Origin
 
 if TYPE_CHECKING:
-    from assistant.config import SiteConfig
+    from assistant.config_site import SiteConfig
 
 log = logging.getLogger(__name__)
 
 MQTT_ANYONE = Origin("mqtt", sensitive=False)
 """`assistant/<site>/ask`: anyone on the broker can publish there."""
+HOUSE_ASK = Origin("mqtt:house", sensitive=False)
+"""`assistant/house/ask`: anyone on the broker too, whichever gateway answers."""
 
 State = Literal["idle", "listening", "thinking", "speaking"]
 STATES: tuple[str, ...] = ("idle", "listening", "thinking", "speaking")
@@ -74,6 +79,8 @@ class Topics:
     """MQTT users with a topic of their own (ask/<user>, say/<user>)."""
     say_from: SayFrom = "anyone"
     """`anyone`: the shared say topic; `trusted`: only say/<user>."""
+    house_group: str | None = None
+    """`[house] group` when several gateways share the house-wide ask."""
 
     @property
     def base(self) -> str:
@@ -118,6 +125,8 @@ class Topics:
     def subscriptions(self) -> tuple[str, ...]:
         """What the assistant listens to."""
         asks = (self.ask, *(f"{self.ask}/{user}" for user in self.trusted))
+        if self.house_group is not None:
+            asks = (*asks, shared_filter(self.house_group, HOUSE.ask))
         if self.say_from == "anyone":
             return (*asks, self.say)
         return (*asks, *(f"{self.say}/{user}" for user in self.trusted))
@@ -126,6 +135,8 @@ class Topics:
         """What a message on `topic` is, and from whom; None when not ours."""
         if topic == self.ask:
             return "ask", Origin(f"mqtt:{self.site}", sensitive=False)
+        if topic == HOUSE.ask and self.house_group is not None:
+            return "ask", HOUSE_ASK
         if topic == self.say and self.say_from == "anyone":
             return "say", Origin(f"mqtt:{self.site}", sensitive=False)
         kind, _, user = topic.removeprefix(f"{self.base}/").partition("/")
@@ -135,6 +146,10 @@ class Topics:
             return None
         # Only `user` can publish here: the broker's ACL (pattern write .../ask/%u).
         return ("ask" if kind == "ask" else "say"), Origin(f"mqtt-user:{user}", sensitive=True)
+
+
+HOUSE = Topics("house")
+"""The house-wide topics, assistant/house/...: `ask` and the answers to it."""
 
 
 def site_topic_safe(site: str) -> str:
@@ -212,6 +227,8 @@ class TurnReport:
     handled_by: str | None = None
     source: Literal["voice", "ask"] = "voice"
     request_id: str | None = None
+    house: bool = False
+    """An answer to assistant/house/ask: published under assistant/house/."""
 
 
 def turn_payloads(
@@ -222,10 +239,11 @@ def turn_payloads(
     common: dict[str, Any] = {"site": topics.site, "source": turn.source, "time": round(stamp, 3)}
     if turn.request_id is not None:
         common["id"] = turn.request_id
+    out = HOUSE if turn.house else topics
     return [
-        (topics.transcript, json.dumps({**common, "text": cap(turn.transcript, MAX_TEXT)})),
+        (out.transcript, json.dumps({**common, "text": cap(turn.transcript, MAX_TEXT)})),
         (
-            topics.intent,
+            out.intent,
             json.dumps(
                 {
                     **common,
@@ -237,7 +255,7 @@ def turn_payloads(
                 default=str,
             ),
         ),
-        (topics.reply, json.dumps({**common, "text": cap(turn.reply, MAX_TEXT)})),
+        (out.reply, json.dumps({**common, "text": cap(turn.reply, MAX_TEXT)})),
     ]
 
 
@@ -248,7 +266,8 @@ def busy_payload(topics: Topics, ask: Ask, now: float | None = None) -> tuple[st
     if ask.id is not None:
         message["id"] = ask.id
     message.update(text=BUSY_REPLY, busy=True)
-    return topics.reply, json.dumps(message)
+    out = HOUSE if ask.origin == HOUSE_ASK else topics
+    return out.reply, json.dumps(message)
 
 
 class Interface:
@@ -261,8 +280,9 @@ class Interface:
         *,
         trusted_users: Sequence[str] = (),
         say_from: SayFrom = "anyone",
+        house_group: str | None = None,
     ) -> None:
-        self.topics = Topics(site_topic_safe(site), tuple(trusted_users), say_from)
+        self.topics = Topics(site_topic_safe(site), tuple(trusted_users), say_from, house_group)
         self._publish = publish
         self._state: str | None = None
         self.dropped = 0
@@ -273,9 +293,12 @@ class Interface:
         """Mute / wake word / listen messages, for the live pipeline to apply."""
 
     @classmethod
-    def from_settings(cls, site: SiteConfig, publish: PublishFn) -> Interface:
-        """From `[site]` (`assistant.config.SiteConfig`)."""
-        return cls(site.id, publish, trusted_users=site.mqtt_trusted_users, say_from=site.mqtt_say)
+    def from_settings(
+        cls, site: SiteConfig, publish: PublishFn, house: str | None = None
+    ) -> Interface:
+        """From `[site]` (`assistant.config.SiteConfig`) and `[house] group` when enabled."""
+        users, say_from = site.mqtt_trusted_users, site.mqtt_say
+        return cls(site.id, publish, trusted_users=users, say_from=say_from, house_group=house)
 
     @property
     def state(self) -> str | None:

@@ -13,8 +13,7 @@ refused (a sentence to say), or passed (left to the model).  An answer is
 devices other than the expected ones, or on anything for a sentence that
 should produce no call.
 
-The file lists two floors but not which areas are on them; the bench puts
-Bedroom, Office and Bathroom upstairs and the rest on the ground floor.
+The judging (and the paraphrase home's floors) is bench/judge.py's.
 """
 
 from __future__ import annotations
@@ -32,92 +31,10 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from assistant.devices.entities import Entity  # noqa: E402
-from assistant.devices.registry import Registry  # noqa: E402
-from assistant.simulate.home import slugify  # noqa: E402
 from assistant.understanding.calls import IntentCall  # noqa: E402
 from assistant.understanding.gazetteer import GazetteerStage  # noqa: E402
 from assistant.understanding.loader import discover  # noqa: E402
-from assistant.understanding.targets import TargetError, match_targets, query_from_slots  # noqa: E402
-
-PARAPHRASES = ROOT / "tests" / "data" / "paraphrases.yaml"
-UPSTAIRS = {"Bedroom", "Office", "Bathroom"}
-# The devices each intent's handler acts on, where its slots need not say.
-INTENT_DOMAINS = {
-    "HassLightSet": ("light",),
-    "HassFanSetSpeed": ("fan",),
-    "HassSetPosition": ("cover", "valve"),
-    "HassClimateSetTemperature": ("climate",),
-    "HassClimateGetTemperature": ("climate", "sensor"),
-    "HassVacuumStart": ("vacuum",),
-    "HassVacuumReturnToBase": ("vacuum",),
-}
-TARGET_SLOTS = ("name", "area", "floor", "domain", "device_class")
-
-
-def paraphrase_registry(home: dict[str, Any]) -> Registry:
-    """The paraphrase file's home as a registry."""
-    registry = Registry()
-    floors = home["floors"]
-    for area in home["areas"]:
-        registry.set_floor(area, floors[1] if area in UPSTAIRS else floors[0])
-    for item in home["entities"]:
-        domain = item["domain"]
-        registry.upsert(
-            Entity(
-                f"{domain}.{slugify(item['name'])}",
-                item["name"],
-                domain,
-                "config",
-                area=item.get("area"),
-                device_class=item.get("device_class"),
-            )
-        )
-    return registry
-
-
-def reached(registry: Registry, call: IntentCall) -> frozenset[str]:
-    """The entity ids a call would act on (empty when it names none)."""
-    slots = dict(call.slots)
-    if not any(k in slots for k in TARGET_SLOTS):
-        return frozenset()
-    try:
-        query = query_from_slots(slots, INTENT_DOMAINS.get(call.intent, ()))
-        return frozenset(e.entity_id for e in match_targets(registry, query))
-    except TargetError:
-        return frozenset({"<nothing>"})
-
-
-def others(call: IntentCall) -> dict[str, str]:
-    """The slots that are not the target, as text (numbers as ints where whole)."""
-    out = {}
-    for key, value in call.slots.items():
-        if key in TARGET_SLOTS:
-            continue
-        whole = isinstance(value, float) and value.is_integer()
-        out[key] = str(int(value) if whole else value).casefold()
-    return out
-
-
-def judge(registry: Registry, expected: list[IntentCall], got: list[IntentCall]) -> dict[str, bool]:
-    """right / exact / wrong_device for one answered sentence."""
-    if not expected:
-        return {
-            "right": False,
-            "exact": False,
-            "wrong_device": any(reached(registry, c) for c in got),
-        }
-    same_shape = len(expected) == len(got) and all(
-        e.intent == g.intent for e, g in zip(expected, got, strict=False)
-    )
-    targets_ok = len(expected) == len(got) and all(
-        reached(registry, e) == reached(registry, g) for e, g in zip(expected, got, strict=False)
-    )
-    wanted = set().union(*(reached(registry, e) for e in expected))
-    acted = set().union(*(reached(registry, g) for g in got))
-    right = same_shape and targets_ok
-    exact = right and all(others(e) == others(g) for e, g in zip(expected, got, strict=False))
-    return {"right": right, "exact": exact, "wrong_device": bool(acted - wanted)}
+from bench.judge import PARAPHRASES, judge, paraphrase_registry  # noqa: E402
 
 
 def main() -> None:

@@ -14,7 +14,7 @@ from assistant.audio.wav import read_wav, write_wav
 from assistant.config import Settings
 from assistant.pipeline.listener import CommandReady
 from assistant.pipeline.messages import Utterance
-from assistant.pipeline.runtime import make_listener
+from assistant.pipeline.parts import make_listener
 from tests.conftest import speak
 
 

@@ -28,7 +28,7 @@ from assistant.integrations.ha_device import EVENT_TYPES, discovery_message
 from assistant.interface import Interface, Request, Topics
 from assistant.pipeline.live import LivePipeline, Options
 from assistant.pipeline.messages import TurnResult
-from assistant.pipeline.runtime import connect_interface, make_listener
+from assistant.pipeline.parts import connect_interface, make_listener
 from assistant.pipeline.turn import TurnRunner
 from assistant.stt import create_engine
 from assistant.transports.mqtt import MqttConnection

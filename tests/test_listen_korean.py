@@ -24,7 +24,7 @@ pytestmark = pytest.mark.slow
 KOREAN_HOME = Path(__file__).resolve().parent.parent / "bench" / "data" / "korean_home.yaml"
 
 
-def _config(tmp_path: Path, broker: Broker, prefix: str) -> Path:
+def _config(tmp_path: Path, broker: Broker, prefix: str, engine: str = "vosk") -> Path:
     config = tmp_path / "config.toml"
     config.write_text(
         f"""
@@ -36,7 +36,7 @@ port = {broker.port}
 prefix = "{prefix}"
 
 [stt]
-engine = "vosk"
+engine = "{engine}"
 language = "ko"
 grammar = true
 

@@ -158,3 +158,38 @@ def test_replies_fall_back_to_english_and_every_language_has_the_keys() -> None:
 async def test_phrases_include_the_answers() -> None:
     understanding, _ = make()
     assert {"yes", "no", "never mind"} <= set(understanding.phrases())
+
+
+async def test_an_origin_s_area_is_the_context_of_its_own_sentences() -> None:
+    understanding, executor = make()
+    kitchen = Origin("satellite:kitchen", area="Kitchen")
+    bedroom = Origin("satellite:bedroom", area="Bedroom")
+    await understanding.process("turn on the lights", origin=kitchen)
+    assert did(executor) == {
+        ("light.kitchen_ceiling", "turn_on"),
+        ("light.kitchen_counter", "turn_on"),
+    }
+    executor.actions.clear()
+    await understanding.process("turn on the lights", origin=bedroom)
+    assert did(executor) == {("light.bedroom_lamp", "turn_on")}
+    executor.actions.clear()
+    # The follow-up goes to the kitchen's last target, not the bedroom's.
+    await understanding.process("turn them off", origin=kitchen)
+    assert did(executor) == {
+        ("light.kitchen_ceiling", "turn_off"),
+        ("light.kitchen_counter", "turn_off"),
+    }
+
+
+async def test_a_timer_set_from_a_satellite_acts_in_its_room_and_is_announced_there() -> None:
+    here: asyncio.Queue[str] = asyncio.Queue()
+    there: asyncio.Queue[str] = asyncio.Queue()
+    understanding, executor = make(announce=_put(here))
+    bedroom = Origin("satellite:bedroom", area="Bedroom")
+    understanding.conversation(bedroom).announce = _put(there)
+    await understanding.process("turn on the lights in 1 second", origin=bedroom)
+    async with asyncio.timeout(10):
+        await there.get()
+    assert did(executor) == {("light.bedroom_lamp", "turn_on")}
+    assert here.empty()
+    understanding.close()

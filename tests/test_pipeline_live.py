@@ -24,7 +24,7 @@ from assistant.config import Settings
 from assistant.interface import Ask, Interface, Request, Say
 from assistant.pipeline.live import LivePipeline, Options
 from assistant.pipeline.messages import TurnResult
-from assistant.pipeline.runtime import make_listener
+from assistant.pipeline.parts import make_listener
 from assistant.pipeline.speech import TtsSynthesizer
 from assistant.pipeline.turn import TurnRunner
 from assistant.stt import create_engine

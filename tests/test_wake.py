@@ -11,7 +11,7 @@ from assistant.audio import SAMPLE_RATE, Samples
 from assistant.audio.frames import reframe
 from assistant.audio.wav import read_wav
 from assistant.config import Settings, WakeConfig
-from assistant.pipeline.runtime import make_listener
+from assistant.pipeline.parts import make_listener
 from assistant.wake import MODELS, WakeDetector, WakeWordDetector
 from tests.conftest import speak
 

@@ -27,7 +27,7 @@ from assistant.audio import SAMPLE_RATE
 from assistant.audio.wav import read_wav
 from assistant.config import Settings
 from assistant.pipeline.listener import CommandReady, Listener, WakeHeard
-from assistant.pipeline.runtime import make_listener
+from assistant.pipeline.parts import make_listener
 from assistant.stt.base import SttEngine
 from tests.conftest import speak
 

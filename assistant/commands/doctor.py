@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from assistant.config import Settings
+from assistant.config_llm_server import uses_local_model
 from assistant.errors import UserError
 from assistant.models import ModelStore
 
@@ -108,13 +109,18 @@ def tts_rows() -> Iterator[Row]:
 def models_in_use(settings: Settings, store: ModelStore) -> list[tuple[str, str]]:
     """(purpose, catalog name) of every model the configuration will load."""
     used: list[tuple[str, str]] = []
+    two_pass = settings.stt.engine == "two-pass"
+    engine = "vosk" if two_pass else settings.stt.engine
     stt = settings.stt.model
     if stt is None:
-        entry = store.catalog.default_for("stt", settings.stt.engine, settings.stt.language)
+        entry = store.catalog.default_for("stt", engine, settings.stt.language)
         stt = entry.name if entry else None
     if stt is not None and "/" not in stt:
-        used.append((f"stt ({settings.stt.engine})", stt))
-    if settings.understanding.llm != "off":
+        used.append((f"stt ({engine})", stt))
+    whisper = store.catalog.default_for("stt", "whisper", settings.stt.language)
+    if two_pass and whisper is not None:
+        used.append(("stt (whisper, second pass)", whisper.name))
+    if uses_local_model(settings.understanding.llm, settings.llm_server):
         used.append(("llm", settings.understanding.llm_model))
     if settings.wake.enabled:
         used.append(("wake word", settings.wake.model))

@@ -2,7 +2,8 @@
 
 One line per stage as it becomes ready; READY=1 and the watchdog for
 systemd; a clean stop on SIGTERM/SIGINT.  A missing microphone or model is
-one line (exit 2), a broker that is down is waited for and reported.
+one line (exit 2; without a microphone a gateway that has `[[satellites]]`
+serves them), a broker that is down is waited for and reported.
 `--input FILE` takes a WAV file (played in real time) instead of the
 microphone: for trying the service without one, and for tests.
 """
@@ -15,12 +16,17 @@ import contextlib
 import logging
 import sys
 import time
+from collections.abc import AsyncGenerator
 from typing import Any
 
+import numpy as np
+
+from assistant.audio import Samples
 from assistant.audio.sinks import AudioSink
 from assistant.audio.sources import AudioSource, open_source
 from assistant.config import Settings
 from assistant.errors import UserError
+from assistant.integrations import satellite as satellites
 from assistant.pipeline.live import LivePipeline
 from assistant.pipeline.messages import TurnResult
 from assistant.pipeline.runtime import Runtime, RuntimeOptions
@@ -50,6 +56,29 @@ def _say(line: str) -> None:
     print(line, file=sys.stderr, flush=True)
 
 
+class _NoMicrophone:
+    """No microphone on a gateway that serves satellites: it still serves them (and MQTT)."""
+
+    name = "none"
+    frame_samples = 480
+
+    async def frames(self) -> AsyncGenerator[Samples, None]:
+        await asyncio.Event().wait()  # until the service stops
+        yield np.zeros(0, dtype=np.int16)  # never reached: this makes it a generator
+
+
+def _open_source(settings: Settings, spec: str | None) -> AudioSource:
+    try:
+        source: AudioSource = open_source(spec, settings.audio, realtime=True)
+    except UserError as exc:
+        if spec is not None or not satellites.wanted(settings):
+            raise
+        _say(f"{'audio in':<14} none   ({exc}); serving the satellites")
+        return _NoMicrophone()
+    _say(f"{'audio in':<14} ready  {source.name}")
+    return source
+
+
 def _open_sink(settings: Settings, output: str | None) -> AudioSink | None:
     from pathlib import Path
 
@@ -63,17 +92,45 @@ def _open_sink(settings: Settings, output: str | None) -> AudioSink | None:
         return None
 
 
-def _print_turn(result: TurnResult) -> None:
+def _print_turn(result: TurnResult, where: str = "") -> None:
     u = result.outcome
     acts = ", ".join(f"{a.entity_id} {a.action}" for a in u.actions) if u else ""
     # Transcripts, names and replies can come from the network (MQTT ask).
     _say(
         clean(
-            f"heard {result.transcript!r} -> {u.intent if u else None} "
+            f"{where}heard {result.transcript!r} -> {u.intent if u else None} "
             f"[{u.handled_by if u else '-'}] {acts} : {result.reply!r}",
             TEXT_LIMIT * 2,
         )
     )
+
+
+def _print_satellite_turn(name: str, result: TurnResult) -> None:
+    _print_turn(result, where=f"[{name}] ")
+
+
+def _satellites(settings: Settings, runtime: Runtime) -> satellites.SatelliteHub:
+    """The Wyoming satellites of `[[satellites]]` (and zeroconf), served by this runtime."""
+    names = ", ".join(s.label for s in settings.satellites) or "none listed"
+    found = "; zeroconf discovery on" if settings.satellite_discovery.enabled else ""
+    _say(f"{'satellites':<14} ready  {names}{found}")
+    return satellites.SatelliteHub(
+        satellites.runtime_services(runtime, on_turn=_print_satellite_turn),
+        settings.satellites,
+        discover=settings.satellite_discovery.enabled,
+    )
+
+
+async def _start_integrations(
+    stack: contextlib.AsyncExitStack, settings: Settings, runtime: Runtime
+) -> None:
+    """The Wyoming server and the satellites, when configured, on this runtime's engines."""
+    if settings.wyoming.enabled:
+        from assistant.integrations.wyoming.engines import serving
+
+        await stack.enter_async_context(serving(runtime, _say, own_stt=True))
+    if satellites.wanted(settings):
+        await stack.enter_async_context(_satellites(settings, runtime))
 
 
 async def serve(settings: Settings, args: argparse.Namespace) -> int:
@@ -82,10 +139,11 @@ async def serve(settings: Settings, args: argparse.Namespace) -> int:
     started = time.monotonic()
     loop = asyncio.get_running_loop()
     with stop_event(loop) as stop:
-        source: AudioSource = open_source(args.input, settings.audio, realtime=True)
-        _say(f"{'audio in':<14} ready  {source.name}")
+        source = _open_source(settings, args.input)
         sink = _open_sink(settings, args.out)
-        options = RuntimeOptions(wake=not args.no_wake, speak=sink is not None)
+        # Satellites need the voice even when the gateway has no speaker.
+        speak = sink is not None or satellites.wanted(settings)
+        options = RuntimeOptions(wake=not args.no_wake, speak=speak)
         async with contextlib.AsyncExitStack() as stack:
             close = getattr(sink, "close", None)
             if close is not None:
@@ -105,6 +163,7 @@ async def serve(settings: Settings, args: argparse.Namespace) -> int:
                 _say("stopped before start-up finished")
                 return 0
             runtime = entering.result()
+            await _start_integrations(stack, settings, runtime)
             assert runtime.listener is not None
             assert runtime.turns is not None
             pipeline = LivePipeline(
@@ -115,6 +174,7 @@ async def serve(settings: Settings, args: argparse.Namespace) -> int:
                 interface=runtime.interface,
                 requests=runtime.requests,
                 on_turn=_print_turn,
+                arbiter=runtime.arbiter,
             )
             watchdog = asyncio.create_task(watchdog_loop(notifier), name="watchdog")
             wake = settings.wake.model if runtime.listener.wake is not None else "no wake word"

@@ -36,7 +36,9 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     """Add `transcribe`."""
     parser = sub.add_parser("transcribe", help="speech recognition of WAV files", parents=[common])
     parser.add_argument("files", nargs="+", type=Path, metavar="FILE", help="WAV files")
-    parser.add_argument("--engine", choices=("whisper", "vosk"), help="override [stt] engine")
+    parser.add_argument(
+        "--engine", choices=("whisper", "vosk", "two-pass"), help="override [stt] engine"
+    )
     parser.add_argument("--model", help="catalog model name or directory (override [stt] model)")
     parser.add_argument(
         "--bias",

@@ -14,6 +14,9 @@ a ``PhraseBiased`` engine the list is the home's names, handed to ``set_bias``.
 With a `Foreground` the build is background work: an idle-priority thread
 that starts after any utterance in progress (and `build` may wait at its own
 safe points with ``foreground.checkpoint``).
+
+An engine that is both (two passes: Vosk, then Whisper) gets both lists,
+built together: the phrases from ``build``, the names from ``names``.
 """
 
 from __future__ import annotations
@@ -44,19 +47,21 @@ class GrammarRefresh:
         stt: PhraseRestrictable | PhraseBiased,
         build: PhraseSource,
         *,
+        names: PhraseSource | None = None,
         settle_seconds: float = SETTLE_SECONDS,
         foreground: Foreground | None = None,
     ) -> None:
         self.stt = stt
         self.build = build
         self.foreground = foreground
+        self.names = names
         self.settle_seconds = settle_seconds
         self.count = 0
         """Phrases in the newest list."""
         self.builds = 0
         """Lists built so far (the first one included)."""
         self._lock = threading.Lock()  # _pending is handed from the loop to the STT thread
-        self._pending: Sequence[str] | None = None
+        self._pending: tuple[Sequence[str], Sequence[str] | None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._timer: asyncio.TimerHandle | None = None
         self._task: asyncio.Task[None] | None = None
@@ -80,13 +85,16 @@ class GrammarRefresh:
     def apply(self) -> None:
         """Between utterances, on the thread that feeds the engine: use the newest list."""
         with self._lock:
-            phrases, self._pending = self._pending, None
-        if phrases is None:
+            pending, self._pending = self._pending, None
+        if pending is None:
             return
+        phrases, names = pending
         if isinstance(self.stt, PhraseRestrictable):
             self.stt.set_phrases(phrases)
         else:
             self.stt.set_bias(phrases)
+        if names is not None and isinstance(self.stt, PhraseBiased):
+            self.stt.set_bias(names)
 
     async def settled(self) -> None:
         """Return once no rebuild is waiting or running (wrap in a timeout)."""
@@ -134,12 +142,11 @@ class GrammarRefresh:
             self._arm()
 
     async def _rebuild(self) -> None:
-        if self.foreground is not None:
-            phrases = await self.foreground.run_background(self.build)
-        else:
-            phrases = await asyncio.to_thread(self.build)
+        background = self.foreground.run_background if self.foreground else asyncio.to_thread
+        phrases = await background(self.build)
+        names = None if self.names is None else await background(self.names)
         with self._lock:
-            self._pending = phrases
+            self._pending = (phrases, names)
         self.count = len(phrases)
         self.builds += 1
         log.info("STT grammar: %d phrases", self.count)

@@ -9,13 +9,13 @@
 
 ``audio-in`` moves microphone frames into a bounded queue; when ``listen``
 falls behind the oldest frame is dropped and counted.  ``listen`` runs the
-wake/end-of-speech state machine; ``turns`` handles one conversation at a
-time and speaks the reply; a wake word during the reply cancels it.
-``interface-out`` publishes state changes in order without ever blocking
-the audio path; ``controls`` applies the interface's mute switch, wake word
-select and listen button at once, even during a turn.  While muted the wake
-word is not listened for; the listen button still starts a command.
-``stop()`` cancels the tasks from the microphone inwards.
+wake/end-of-speech state machine (with ``[house]``, a wake word is answered
+only by the gateway that heard it best: ``arbitration``); ``turns`` handles
+one conversation at a time and speaks the reply; a wake word during the
+reply cancels it.  ``interface-out`` publishes state changes in order
+without blocking the audio path; ``controls`` applies the mute switch, wake
+word select and listen button at once (muted: no wake word; the button
+still starts a command).  ``stop()`` cancels from the microphone inwards.
 """
 
 from __future__ import annotations
@@ -31,9 +31,11 @@ from assistant.audio import SAMPLE_RATE, Samples
 from assistant.audio.sinks import AudioSink
 from assistant.audio.sources import AudioSource
 from assistant.errors import UserError
-from assistant.integrations.controls import Activity, Control, switched_wake_word
-from assistant.interface import Ask, Interface, Request, Say, State, TurnReport
+from assistant.integrations.controls import Activity
+from assistant.interface import HOUSE_ASK, Ask, Interface, Request, Say, State, TurnReport
+from assistant.pipeline.arbitration import WakeArbiter
 from assistant.pipeline.listener import CommandReady, Listener, NothingSaid, WakeHeard
+from assistant.pipeline.live_controls import LiveControls
 from assistant.pipeline.messages import Frame, TurnResult, Utterance
 from assistant.pipeline.turn import TurnRunner
 from assistant.tts import wake_chime
@@ -52,7 +54,7 @@ class Options:
     earcon: bool = True
 
 
-class LivePipeline:
+class LivePipeline(LiveControls):
     """Owns the queues and tasks of the running assistant."""
 
     def __init__(
@@ -66,6 +68,7 @@ class LivePipeline:
         requests: asyncio.Queue[Request] | None = None,
         options: Options | None = None,
         on_turn: Callable[[TurnResult], None] | None = None,
+        arbiter: WakeArbiter | None = None,
     ) -> None:
         self.source = source
         self.listener = listener
@@ -74,6 +77,8 @@ class LivePipeline:
         self.interface = interface
         self.options = options or Options()
         self.on_turn = on_turn
+        self.arbiter = arbiter
+        """[house]: of the gateways that heard the wake word, only the best one answers."""
         self.frames: asyncio.Queue[Frame | None] = asyncio.Queue(self.options.queue_frames)
         self.utterances: asyncio.Queue[Utterance | None] = asyncio.Queue(2)
         self.requests: asyncio.Queue[Request] = requests or asyncio.Queue(16)
@@ -176,20 +181,21 @@ class LivePipeline:
                 return
             if self.muted and not self._taking_command():
                 continue  # muted: the wake word detector hears nothing
+            if self.arbiter is not None:
+                self.arbiter.hear(frame.samples)
             event = self.listener.process(frame.samples, frame.at)
             if event is None:
                 continue
             if isinstance(event, WakeHeard):
                 log.info("wake word%s", " (barge-in)" if event.barge_in else "")
-                self._outbox(Activity("wake"))
                 if event.barge_in:
                     await self._cancel_speech()
-                self._set_state("listening")
-                if self.options.earcon and self.sink is not None:
-                    chime = wake_chime()
-                    # The microphone hears the chime too: not the start of the command.
-                    self.listener.ignore(chime.size + SAMPLE_RATE // 10)
-                    self._start_speech(chime)
+                if self.arbiter is None:
+                    self._answer_wake()
+                else:  # the claims of the other gateways decide, in the background
+                    self.arbiter.contend_later(self.listener.wake, self._answer_wake)
+            elif self.arbiter is not None and not await self.arbiter.answering():
+                continue  # the end of a command whose wake word another gateway answers
             elif isinstance(event, CommandReady):
                 self._set_state("thinking")
                 self.utterances.put_nowait(event.utterance)
@@ -197,6 +203,19 @@ class LivePipeline:
                 log.info("nothing said after the %s", event.started_by)
                 self.listener.idle()
                 self._set_state("idle")
+
+    def _answer_wake(self, answer: bool = True) -> None:
+        if not answer:  # another gateway heard the wake word better: no chime, no reply
+            self.listener.idle()
+            self._set_state("idle")
+            return
+        self._outbox(Activity("wake"))
+        self._set_state("listening")
+        if self.options.earcon and self.sink is not None:
+            chime = wake_chime()
+            # The microphone hears the chime too: not the start of the command.
+            self.listener.ignore(chime.size + SAMPLE_RATE // 10)
+            self._start_speech(chime)
 
     async def _turns(self) -> None:
         while True:
@@ -235,10 +254,10 @@ class LivePipeline:
         self.listener.busy()
         self._set_state("thinking")
         result = await self.turns.from_text(request.text, request.origin)
-        await self._after_turn(result, "ask", request.id)
+        await self._after_turn(result, "ask", request.id, request.origin == HOUSE_ASK)
 
     async def _after_turn(
-        self, result: TurnResult, source: str, request_id: str | None = None
+        self, result: TurnResult, source: str, request_id: str | None = None, house: bool = False
     ) -> None:
         if self.on_turn is not None:
             self.on_turn(result)
@@ -258,6 +277,7 @@ class LivePipeline:
                     handled_by=o.handled_by if o else None,
                     source="ask" if source == "ask" else "voice",
                     request_id=request_id,
+                    house=house,
                 )
             )
         await self._speak(result.reply_audio)
@@ -307,58 +327,15 @@ class LivePipeline:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
 
-    # --- controls (mute switch, wake word select, listen button) -------------
-    def _taking_command(self) -> bool:
-        # A command already started (by the wake word, a question or the
-        # button) is heard out; "no-wake" listening is what muting stops.
-        return self.listener.mode == "command" and self.listener.started_by != "no-wake"
-
-    def _wake_name(self) -> str | None:
-        wake = self.listener.wake
-        return None if wake is None else wake.name
-
-    async def _controls(self, controls: asyncio.Queue[Control]) -> None:
-        while True:
-            control = await controls.get()
-            try:
-                await self._apply(control)
-                if self.interface is not None:
-                    await self.interface.publish_controls(self.muted, self._wake_name())
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # noqa: BLE001 - a control must not stop the assistant
-                log.warning("could not apply %s %r: %s", control.kind, control.value, exc)
-
-    async def _apply(self, control: Control) -> None:
-        if control.kind == "mute":
-            self.muted = control.value == "ON"
-            log.info("microphone %s", "muted" if self.muted else "unmuted")
-            if not self.muted and self.listener.mode != "command" and self.listener.wake:
-                self.listener.wake.reset()  # forget the audio from before the mute
-        elif control.kind == "listen":
-            if self.state != "idle":
-                log.info("listen button ignored: %s", self.state)
-                return
-            # Like a follow-up question: the next speech is the command.
-            self.listener.expect_command("follow-up")
-            self._set_state("listening")
-        else:
-            detector = await switched_wake_word(self.listener.wake, control.value)
-            if detector is not None:
-                self.listener.wake = detector
-
     # --- interface ----------------------------------------------------------
     def _set_state(self, state: State) -> None:
         if state != self.state:
             self.state = state
             self._outbox(state)
 
-    def _report(self, report: TurnReport) -> None:
-        self._outbox(report)
-
     async def _report_turn(self, report: TurnReport) -> None:
         if report.source != "ask" or self.interface is None:
-            self._report(report)
+            self._outbox(report)
             return
         # An ask's reply goes out now, not through the drop-oldest outbox: a flood
         # then backs up into the request queue, where every overflowing ask is

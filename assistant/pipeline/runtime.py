@@ -24,11 +24,13 @@ from assistant.cpu.foreground import Foreground
 from assistant.devices.backend import Devices, open_backend
 from assistant.errors import UserError
 from assistant.interface import ONLINE, Interface, Request
-from assistant.pipeline.grammar_refresh import GrammarRefresh
+from assistant.pipeline.arbitration import WAKE_TOPIC, WakeArbiter
+from assistant.pipeline.grammar_refresh import GrammarRefresh, PhraseSource
 from assistant.pipeline.listener import Listener
-from assistant.pipeline.turn import Synthesizer, TurnRunner
-from assistant.stt import PhraseBiased, PhraseRestrictable, SttEngine
-from assistant.transports.mqtt import Incoming, MqttConnection, Retained
+from assistant.pipeline.parts import connect_interface, make_listener, make_tts, no_publish
+from assistant.pipeline.turn import TurnRunner
+from assistant.stt import PhraseBiased, PhraseRestrictable, SttEngine, TwoPassEngine
+from assistant.transports.mqtt import MqttConnection, Retained
 from assistant.understanding.origin import Origin
 
 if TYPE_CHECKING:
@@ -64,62 +66,6 @@ class LoadTimes:
     stages: dict[str, float] = field(default_factory=dict)
 
 
-async def _no_publish(topic: str, payload: str, retain: bool) -> None:
-    """Placeholder publisher for computing topics before the connection exists."""
-
-
-def make_listener(settings: Settings, wake: bool, vad_engine: str | None = None) -> Listener:
-    """Wake word detector (unless off) and end-of-speech detector from the settings."""
-    from assistant.vad import EndOfSpeech, EndpointSettings, create_engine
-    from assistant.wake import WakeWordDetector
-
-    detector = (
-        WakeWordDetector(settings.wake.model, settings.wake.threshold)
-        if wake and settings.wake.enabled
-        else None
-    )
-    endpointer = EndOfSpeech(
-        create_engine(vad_engine or settings.vad.engine),  # type: ignore[arg-type]
-        EndpointSettings.from_config(settings.vad),
-    )
-    return Listener(detector, endpointer)
-
-
-def make_tts(settings: Settings) -> Synthesizer | None:
-    """The reply voice, or None when TTS is off or unavailable (logged)."""
-    if not settings.tts.enabled:
-        return None
-    from assistant.pipeline.speech import create_synthesizer
-
-    return create_synthesizer(settings)
-
-
-def connect_interface(
-    settings: Settings, connection: MqttConnection, requests: asyncio.Queue[Request]
-) -> Interface:
-    """The MQTT interface of `[site]` on `connection`: ask/say into `requests`,
-    mute / wake word / listen into the interface's `controls`."""
-
-    async def publish(topic: str, payload: str, retain: bool) -> None:
-        await connection.publish(topic, payload, qos=1, retain=retain, ttl=5.0)
-
-    interface = Interface.from_settings(settings.site, publish)
-
-    def on_message(message: Incoming) -> None:
-        request = interface.parse(message.topic, message.payload)
-        if request is not None:
-            interface.offer(request, requests)  # full: dropped, answered "busy"
-
-    def on_control(message: Incoming) -> None:
-        interface.offer_control(message.topic, message.payload)
-
-    for topic in interface.topics.subscriptions():
-        connection.subscribe(topic, on_message)
-    for topic in interface.controls_topics.subscriptions():
-        connection.subscribe(topic, on_control)
-    return interface
-
-
 class Runtime:
     """The loaded assistant; `async with Runtime(settings) as rt:`."""
 
@@ -139,8 +85,10 @@ class Runtime:
         self.interface: Interface | None = None
         self.understanding: Understanding | None = None
         self.listener: Listener | None = None
+        self.vad_engine = settings.vad.engine  # in use: WebRTC's when llama.cpp shares the process
         self.turns: TurnRunner | None = None
         self.grammar: GrammarRefresh | None = None
+        self.arbiter: WakeArbiter | None = None  # [house]: wake arbitration (live pipeline)
         self.llm_loaded = False
         self.foreground = Foreground()
         """Held while an utterance is handled; background work waits (assistant/cpu)."""
@@ -163,6 +111,8 @@ class Runtime:
     ) -> None:
         if self.grammar is not None:
             self.grammar.close()
+        if self.arbiter is not None:
+            self.arbiter.close()
         if self.understanding is not None:
             self.understanding.close()
         if self.turns is not None:
@@ -190,7 +140,7 @@ class Runtime:
             if self.options.interface and settings.site.mqtt_interface:
                 # Availability rides on the one shared connection: "online" first
                 # on every (re)connect, "offline" from the broker if we vanish.
-                topic, offline = Interface(settings.site.id, _no_publish).will()
+                topic, offline = Interface(settings.site.id, no_publish).will()
                 will, birth = Retained(topic, offline), Retained(topic, ONLINE)
             self.connection = await self._stack.enter_async_context(
                 MqttConnection(
@@ -247,10 +197,8 @@ class Runtime:
             # The command's audio goes to STT while it is spoken: at the end of
             # speech only the final decode is left (Vosk has done most of it).
             self.listener.feeder = self.turns.feeder()
-        if isinstance(stt, PhraseRestrictable) and settings.stt.grammar:
-            await self._use_grammar(stt, understanding)
-        elif isinstance(stt, PhraseBiased):
-            await self._use_bias(stt, understanding)
+        if isinstance(stt, PhraseRestrictable | PhraseBiased):
+            self.grammar = await self.follow_home(stt, self.turns)
 
     async def _load_listener(self) -> None:
         """The LLM (if on), then wake word and VAD."""
@@ -260,14 +208,17 @@ class Runtime:
         # fallback runs llama.cpp in a worker process; should it ever load in
         # this one, the VAD falls back to WebRTC's (next best on our measurements).
         if settings.understanding.llm != "off":
+            from assistant.understanding.factory import describe_fallback
+
             t0 = time.monotonic()
             self._fallback = await asyncio.to_thread(self._load_fallback)
             if self._fallback is not None:
-                self._ready("llm", t0, settings.understanding.llm_model)
+                self._ready("llm", t0, describe_fallback(settings))
         vad = settings.vad.engine
         if vad == "silero" and "llama_cpp" in sys.modules:
             vad = "webrtc"
         t0 = time.monotonic()
+        self.vad_engine = vad
         self.listener = await asyncio.to_thread(make_listener, settings, self.options.wake, vad)
         self.listener.foreground = self.foreground
         if vad != settings.vad.engine:
@@ -281,41 +232,52 @@ class Runtime:
             f"{settings.wake.model}" if wake is not None else "off (every utterance is a command)",
         )
 
-    async def _use_grammar(self, stt: PhraseRestrictable, understanding: Understanding) -> None:
-        """Grammar mode: recognise only what the home understands (and answers to questions)."""
-        from assistant.understanding.phrases import build_phrases
+    def phrase_source(self, stt: PhraseRestrictable | PhraseBiased) -> PhraseSource | None:
+        """What `stt` should know of the home, or None (Vosk with `[stt] grammar` off).
 
-        assert self.turns is not None
-        assert self.devices is not None
-        matcher = understanding.matcher
-
-        def phrases() -> list[str]:
-            built = build_phrases(matcher, checkpoint=self.foreground.checkpoint)
-            return [*built, *understanding.replies.answers()]
-
-        self.grammar = GrammarRefresh(stt, phrases, foreground=self.foreground)
-        count = await self.grammar.start(self.devices.registry)
-        self.turns.grammar = self.grammar
-        await self.turns.apply_grammar()
-        self.status(f"{'grammar':<14} on     {count} phrases")
-
-    async def _use_bias(self, stt: PhraseBiased, understanding: Understanding) -> None:
-        """Whisper: the live names and areas of the home (and the answers) as its prompt."""
-        from assistant.stt.bias import home_words
-
-        assert self.turns is not None
+        Vosk's grammar (two passes: always): the phrases the home understands and the
+        answers.  Whisper's bias: the names and areas, and the answers ("no" was "Hello")."""
+        understanding = self.understanding
+        assert understanding is not None
         assert self.devices is not None
         registry = self.devices.registry
+        if isinstance(stt, PhraseRestrictable):
+            if not (self.settings.stt.grammar or isinstance(stt, TwoPassEngine)):
+                return None
+            from assistant.understanding.phrases import build_phrases
 
-        def names() -> list[str]:
-            # The answers too: with the names alone, beam search heard "no" as "Hello".
-            return [*home_words(registry), *understanding.replies.spoken_answers]
+            matcher = understanding.matcher
+            checkpoint = self.foreground.checkpoint
+            return lambda: [
+                *build_phrases(matcher, checkpoint=checkpoint),
+                *understanding.replies.answers(),
+            ]
+        from assistant.stt.bias import home_words
 
-        self.grammar = GrammarRefresh(stt, names, foreground=self.foreground)
-        count = await self.grammar.start(registry)
-        self.turns.grammar = self.grammar
-        await self.turns.apply_grammar()
-        self.status(f"{'stt bias':<14} on     {count} words")
+        return lambda: [*home_words(registry), *understanding.replies.spoken_answers]
+
+    async def follow_home(
+        self, stt: PhraseRestrictable | PhraseBiased, turns: TurnRunner
+    ) -> GrammarRefresh | None:
+        """Keep `turns`' engine told of the home as devices change (grammar or bias).
+
+        The caller closes the refresh returned (None: nothing to follow).
+        """
+        assert self.devices is not None
+        source = self.phrase_source(stt)
+        if source is None:
+            return None
+        names = self.phrase_source(stt.open) if isinstance(stt, TwoPassEngine) else None
+        # Two passes: Whisper's names too.  Built as background work (assistant/cpu).
+        grammar = GrammarRefresh(stt, source, names=names, foreground=self.foreground)
+        count = await grammar.start(self.devices.registry)
+        turns.grammar = grammar
+        await turns.apply_grammar()
+        if isinstance(stt, PhraseRestrictable):
+            self.status(f"{'grammar':<14} on     {count} phrases")
+        else:
+            self.status(f"{'stt bias':<14} on     {count} words")
+        return grammar
 
     def _load_fallback(self) -> Fallback | None:
         """The LLM fallback, or None with one status line saying why not."""
@@ -373,6 +335,16 @@ class Runtime:
         interface = connect_interface(self.settings, self.connection, self.requests)
         self.interface = interface
         self.status(f"{'interface':<14} ready  {interface.topics.base}/...")
+        house = self.settings.house
+        if house.enabled and self.listener is not None and self.listener.wake is not None:
+            connection = self.connection
+
+            async def claim(topic: str, payload: str) -> None:
+                await connection.publish(topic, payload, qos=1, ttl=house.arbitration_seconds)
+
+            self.arbiter = WakeArbiter(interface.topics.site, house.arbitration_seconds, claim)
+            connection.subscribe(WAKE_TOPIC, self.arbiter.on_message)
+            self.status(f"{'house':<14} ready  wake word arbitration with the other gateways")
 
     async def _publish_discovery(self) -> None:
         """The retained Home Assistant device config (`[site] ha_discovery`)."""

@@ -37,6 +37,9 @@ Understand = Callable[[str, Origin], Awaitable["Outcome"]]
 
 The conversation lives behind it, one per origin."""
 
+Heard = Callable[[str], Awaitable[None]]
+"""Told the transcript of a turn before it is understood."""
+
 DISPATCH_GRACE_SECONDS = 1.0
 
 
@@ -83,6 +86,9 @@ class TurnRunner:
         self.turns = 0
         self.failures = 0
         self._stt_thread = ThreadPoolExecutor(1, thread_name_prefix="stt")
+        # The frames of the command being streamed (the gateway's microphone), kept so
+        # that a whole utterance decoded meanwhile (a satellite's) cannot mix with it.
+        self._streaming: list[Samples] = []
         # Speech synthesis on a thread of its own too (one malloc arena, not one per pool thread).
         self._tts_thread = ThreadPoolExecutor(1, thread_name_prefix="tts")
 
@@ -109,13 +115,20 @@ class TurnRunner:
         assert self.stt is not None
         self._between_utterances()
         self.stt.reset()
+        self._streaming = []
 
     def _stream_accept(self, frame: Samples) -> None:
         assert self.stt is not None
         self.stt.accept(frame)
+        self._streaming.append(frame)
 
     def _decode(self, samples: Samples | None) -> str:
         assert self.stt is not None
+        held = self._streaming if samples is not None else []
+        if samples is None:
+            self._streaming = []
+        elif held:
+            self.stt.reset()  # set the streamed command aside; it is fed again below
         if samples is not None:
             self._between_utterances()
         try:
@@ -125,6 +138,9 @@ class TurnRunner:
         except BaseException:
             self.stt.reset()
             raise
+        finally:
+            for frame in held:
+                self.stt.accept(frame)
         return transcript.text.strip()
 
     async def transcribe(self, utterance: Utterance) -> tuple[str, float]:
@@ -139,14 +155,25 @@ class TurnRunner:
         return text, elapsed_ms(start)
 
     async def from_audio(
-        self, utterance: Utterance, speak: bool = True, origin: Origin = VOICE
+        self,
+        utterance: Utterance,
+        speak: bool = True,
+        origin: Origin = VOICE,
+        heard: Heard | None = None,
     ) -> TurnResult:
-        """STT, then the text's turn; end_of_speech_to_action counts from the utterance's end."""
-        with self._foreground():
-            return await self._from_audio(utterance, speak, origin)
+        """STT, then the text's turn; end_of_speech_to_action counts from the utterance's end.
 
-    async def _from_audio(self, utterance: Utterance, speak: bool, origin: Origin) -> TurnResult:
+        `heard` gets the transcript as soon as it is known (a satellite stops
+        streaming on it), before understanding starts."""
+        with self._foreground():
+            return await self._from_audio(utterance, speak, origin, heard)
+
+    async def _from_audio(
+        self, utterance: Utterance, speak: bool, origin: Origin, heard: Heard | None
+    ) -> TurnResult:
         text, stt_ms = await self.transcribe(utterance)
+        if heard is not None:
+            await heard(text)
         # "audio": the utterance's length in ms, so stt / audio is the real-time factor.
         timings = {"stt": stt_ms, "audio": utterance.samples.size / SAMPLE_RATE * 1000}
         if not text:

@@ -7,7 +7,8 @@ stays loaded for the life of the engine.
 
 Abilities only some engines have are protocols of their own, checked with
 ``isinstance``: ``PhraseRestrictable`` (Vosk's grammar: only those phrases) and
-``PhraseBiased`` (Whisper's prompt: the home's words made more likely).
+``PhraseBiased`` (Whisper's prompt: the home's words made more likely) and
+``Forkable`` (a second utterance stream on the same loaded model).
 """
 
 from __future__ import annotations
@@ -71,6 +72,19 @@ class PhraseBiased(Protocol):
 
         An empty list: no bias.  Call between utterances, on the thread that
         feeds the engine.
+        """
+        ...
+
+
+@runtime_checkable
+class Forkable(Protocol):
+    """An engine that can open a second stream on its loaded model."""
+
+    def fork(self) -> SttEngine:
+        """A new engine sharing this one's model, with an utterance (and phrases) of its own.
+
+        The two may be fed from different threads at once: the model itself
+        is shared, never the utterance in progress.
         """
         ...
 

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from assistant.config import Settings
 from assistant.cpu.budget import thread_budget
 from assistant.errors import UserError
 from assistant.models import ModelStore
 from assistant.stt.base import SttEngine
+
+if TYPE_CHECKING:
+    from assistant.stt.whisper import WhisperEngine
 
 
 def resolve_model(
@@ -49,20 +53,35 @@ def create_engine(
     kind = engine or settings.stt.engine
     name = model if model is not None else settings.stt.model
     store = ModelStore.from_settings(settings, environ=environ)
-    path, model_name = resolve_model(settings, kind, name, store)
+    # Two passes: `model` names the Vosk (closed-vocabulary) one.
+    path, model_name = resolve_model(settings, "vosk" if kind == "two-pass" else kind, name, store)
     if kind == "whisper":
-        from assistant.stt.whisper import WhisperEngine
-
-        return WhisperEngine(
-            path,
-            model_name,
-            language=settings.stt.language,
-            threads=settings.stt.threads or thread_budget().stt,
-            beam_size=settings.stt.beam_size,
-            max_seconds=settings.vad.max_utterance_seconds,
-        )
+        return _whisper(settings, path, model_name)
     if kind == "vosk":
         from assistant.stt.vosk import VoskEngine
 
         return VoskEngine(path, model_name)
-    raise UserError(f"unknown stt engine '{kind}' (whisper or vosk)")
+    if kind == "two-pass":
+        from assistant.stt.two_pass import TwoPassEngine
+        from assistant.stt.vosk import VoskEngine
+
+        whisper_path, whisper_name = resolve_model(settings, "whisper", None, store)
+        return TwoPassEngine(
+            VoskEngine(path, model_name),
+            _whisper(settings, whisper_path, whisper_name),
+            settings.stt.two_pass_confidence,
+        )
+    raise UserError(f"unknown stt engine '{kind}' (whisper, vosk or two-pass)")
+
+
+def _whisper(settings: Settings, path: Path, model_name: str) -> WhisperEngine:
+    from assistant.stt.whisper import WhisperEngine
+
+    return WhisperEngine(
+        path,
+        model_name,
+        language=settings.stt.language,
+        threads=settings.stt.threads or thread_budget().stt,
+        beam_size=settings.stt.beam_size,
+        max_seconds=settings.vad.max_utterance_seconds,
+    )

@@ -7,12 +7,21 @@ otherwise drop the word and accept a different phrase).  Vosk's grammar lets
 the words recombine, so it is asked for its n-best alternatives and the best
 one that is exactly a listed phrase wins; anything else, "[unk]" included,
 becomes "".
+
+How sure Vosk is of that phrase (``confidence``) is its share of the n-best
+list: the alternatives' scores are log-likelihoods, so exp(score) normalised
+over the list approximates the phrase's posterior.  Vosk's per-word "conf"
+(``SetWords``) is not given in n-best mode, and on the espeak-ng set it was
+no better a guide: a Korean sentence outside the grammar came out as a listed
+phrase with every word at 1.0.
 """
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
+import math
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -52,6 +61,9 @@ class VoskEngine:
         self._segments: list[str] = []
         self._samples = 0
         self._decode_seconds = 0.0
+        self._sure = 1.0  # the utterance's confidence so far
+        self.confidence = 1.0
+        """Grammar mode: the n-best share of the last utterance's phrase (0: none listed)."""
 
     def _new_recognizer(self, grammar: str | None) -> Any:
         if grammar is None:
@@ -89,9 +101,7 @@ class VoskEngine:
         else:
             self._phrases = None
             self._recognizer = self._new_recognizer(None)
-        self._segments = []
-        self._samples = 0
-        self._decode_seconds = 0.0
+        self.reset()
 
     @property
     def phrases(self) -> frozenset[str] | None:
@@ -116,8 +126,10 @@ class VoskEngine:
         started = time.perf_counter()
         self._segments.append(self._text(self._recognizer.FinalResult(), "text"))
         text = " ".join(s for s in self._segments if s)
+        confidence = self._sure
         if self._phrases is not None:
             text = self._restrict(text)
+            confidence = confidence if text else 0.0
         self._decode_seconds += time.perf_counter() - started
         result = Transcript(
             text=text,
@@ -127,6 +139,7 @@ class VoskEngine:
             decode_ms=self._decode_seconds * 1000.0,
         )
         self.reset()
+        self.confidence = confidence
         return result
 
     def reset(self) -> None:
@@ -135,6 +148,16 @@ class VoskEngine:
         self._segments = []
         self._samples = 0
         self._decode_seconds = 0.0
+        self._sure = 1.0
+
+    def fork(self) -> VoskEngine:
+        """A second engine on the same model: its own recogniser, recognising freely
+        until given phrases (Vosk shares one model among recognisers on any thread)."""
+        twin = copy.copy(self)
+        twin._phrases = None
+        twin._recognizer = twin._new_recognizer(None)
+        twin.reset()
+        return twin
 
     def _restrict(self, text: str) -> str:
         # Several endpoints may have produced several phrases; keep only listed ones.
@@ -150,9 +173,25 @@ class VoskEngine:
         except ValueError:
             return ""
         if "alternatives" in data:
-            texts = [str(alt.get("text", "")).strip() for alt in data["alternatives"]]
-            listed = [t for t in texts if normalise_phrase(t) in (self._phrases or ())]
-            text = (listed or texts or [""])[0]
+            alternatives = data["alternatives"]
+            texts = [str(alt.get("text", "")).strip() for alt in alternatives]
+            listed = [
+                i for i, t in enumerate(texts) if normalise_phrase(t) in (self._phrases or ())
+            ]
+            if key == "text" and any(texts):
+                # Several segments: the utterance is as sure as its least sure one.
+                self._sure = min(self._sure, _share(alternatives, listed))
+            text = texts[listed[0]] if listed else (texts or [""])[0]
         else:
             text = str(data.get(key, "")).strip()
         return "" if text == UNKNOWN else text
+
+
+def _share(alternatives: list[dict[str, Any]], listed: list[int]) -> float:
+    """exp(score) of the first listed alternative over the sum for all (0: none listed)."""
+    if not listed:
+        return 0.0
+    scores = [float(alt.get("confidence", 0.0)) for alt in alternatives]
+    top = max(scores)
+    weights = [math.exp(score - top) for score in scores]
+    return weights[listed[0]] / sum(weights)

@@ -14,6 +14,7 @@ words where greedy decoding without them made 17, for about the same latency.
 
 from __future__ import annotations
 
+import copy
 import logging
 import time
 from collections.abc import Sequence
@@ -60,6 +61,8 @@ class WhisperEngine:
         self._blocks: list[Samples] = []
         self._samples = 0
         self._prompt: str | None = None
+        self.decodes = 0
+        """Utterances decoded so far (a second pass shows here whether it ran)."""
 
     @property
     def prompt(self) -> str | None:
@@ -102,6 +105,7 @@ class WhisperEngine:
             import ctranslate2
 
             ctranslate2.set_random_seed(0)
+            self.decodes += 1
             segments, _info = self._model.transcribe(
                 audio,
                 language=self.language,
@@ -124,3 +128,14 @@ class WhisperEngine:
         """Forget the buffered audio."""
         self._blocks = []
         self._samples = 0
+
+    def fork(self) -> WhisperEngine:
+        """A second engine on the same model, with its own audio buffer and prompt.
+
+        faster-whisper may be called from several threads; with one worker
+        (the default) CTranslate2 runs their decodes one after the other, so
+        two streams never compete for the cores.
+        """
+        twin = copy.copy(self)
+        twin.reset()
+        return twin

@@ -11,15 +11,17 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from assistant.understanding.calls import IntentSchema
 from assistant.understanding.grammar import build_grammar, parse_output, render_calls
 from assistant.understanding.validate import InvalidCall
 
 from .dataset import DataConfig, llm_schemas
-from .homes import make_home
+from .homes import Home, make_home
 
 
 @dataclass(frozen=True)
@@ -34,15 +36,26 @@ class CheckResult:
 
 
 def check_adapter(
-    base: Path, adapter: Path | None, data_dir: Path, limit: int = 20, threads: int = 2
+    base: Path,
+    adapter: Path | None,
+    data_dir: Path,
+    limit: int = 20,
+    threads: int = 2,
+    *,
+    home: Home | None = None,
+    schemas: Sequence[IntentSchema] | None = None,
 ) -> CheckResult:
-    """Run `limit` test sentences of `data_dir`, spread over the file, through base + adapter."""
+    """Run `limit` test sentences of `data_dir`, spread over the file, through base + adapter.
+
+    With `home`, every sentence is of that home (the user's held-out set),
+    else of the synthetic home its record names.
+    """
     from llama_cpp import Llama
     from llama_cpp.llama_grammar import LlamaGrammar
 
     manifest = json.loads((data_dir / "manifest.json").read_text(encoding="utf-8"))
     config = DataConfig(**manifest["config"])
-    schemas = llm_schemas()
+    schemas = llm_schemas() if schemas is None else schemas
     llm = Llama(
         model_path=str(base),
         lora_path=str(adapter) if adapter else None,
@@ -60,8 +73,7 @@ def check_adapter(
     samples = []
     started = time.perf_counter()
     for record in records:
-        home = make_home(record["home"], config.seed)
-        vocabulary = home.vocabulary()
+        vocabulary = (home or make_home(record["home"], config.seed)).vocabulary()
         if record["home"] not in grammars:
             grammars[record["home"]] = LlamaGrammar.from_string(
                 build_grammar(schemas, vocabulary), verbose=False

@@ -115,6 +115,18 @@ def _pad_id(tokenizer: Any) -> int:
     return int(tokenizer.eos_token_id if pad is None else pad)
 
 
+_MEASURED = 2  # steps timed before saying how long the rest will take
+
+
+def _estimate(steps: int, per_step: float) -> str:
+    """The line that says how long training will take, from the first steps' pace."""
+    left = per_step * (steps - _MEASURED)
+    return (
+        f"training: {per_step:.1f} s/step over the first {_MEASURED} steps; "
+        f"{steps - _MEASURED} more steps take about {left / 60:.0f} min ({left:.0f} s)"
+    )
+
+
 def _train(
     torch: Any,
     model: Any,
@@ -143,7 +155,7 @@ def _train(
     tokens = 0
     started = time.perf_counter()
     bar = tqdm(range(steps), desc="training", unit="step")
-    for _step in bar:
+    for step in bar:
         ids, labels, mask = _collate(torch, next(batches), pad, device)
         loss = model(input_ids=ids, attention_mask=mask, labels=labels).loss
         loss.backward()
@@ -154,6 +166,8 @@ def _train(
         losses.append(float(loss.item()))
         tokens += int(mask.sum().item())
         bar.set_postfix(loss=f"{losses[-1]:.3f}")
+        if step + 1 == _MEASURED and steps > _MEASURED:
+            bar.write(_estimate(steps, (time.perf_counter() - started) / _MEASURED))
     return losses, tokens, time.perf_counter() - started
 
 
@@ -161,16 +175,49 @@ def run(
     recipe: Recipe, out: Path, data_dir: Path | None = None, base: Path | None = None
 ) -> dict[str, Any]:
     """Train the adapter of `recipe` into `out`; the report (also written as report.json)."""
-    import torch
-    from peft import LoraConfig, get_peft_model
-
-    started = time.perf_counter()
     out.mkdir(parents=True, exist_ok=True)
-    (out / "config.toml").write_text(recipe.text, encoding="utf-8")
     base = locate_base(recipe, base)
     data_dir = data_dir or out / "data"
     manifest = write_dataset(recipe.data, data_dir)
     train = [json.loads(line) for line in (data_dir / "train.jsonl").open(encoding="utf-8")]
+    return fit(recipe, out, train, base=base, data=manifest)
+
+
+def check_start(start: Path) -> Path:
+    """`start` if it is a peft adapter directory (what `fit` can go on training), else UserError."""
+    if start.is_file() and start.suffix == ".gguf":
+        raise UserError(
+            f"--from {start}: a GGUF adapter cannot be trained further; give the adapter/ "
+            "directory next to it (the peft adapter of the same run)"
+        )
+    if not (start / "adapter_config.json").is_file():
+        raise UserError(
+            f"--from {start}: not a peft adapter directory (no adapter_config.json); "
+            "give the adapter/ directory of a `train run` or `train home` output"
+        )
+    return start
+
+
+def fit(
+    recipe: Recipe,
+    out: Path,
+    train: list[dict[str, Any]],
+    *,
+    base: Path,
+    data: dict[str, Any],
+    start: Path | None = None,
+) -> dict[str, Any]:
+    """Fine-tune on `train` (a new LoRA, or the peft adapter `start` further) into `out`.
+
+    Writes the peft adapter, the base's HF config, ``adapter.gguf`` and
+    ``report.json`` (with `data`, what made the examples); returns the report.
+    """
+    import torch
+    from peft import LoraConfig, PeftModel, get_peft_model
+
+    started = time.perf_counter()
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "config.toml").write_text(recipe.text, encoding="utf-8")
     random.seed(recipe.train.seed)
     torch.manual_seed(recipe.train.seed)
     if recipe.train.threads > 0:
@@ -180,14 +227,23 @@ def run(
     tokenizer, model = load_base(base)
     load_s = time.perf_counter() - load_started
     save_base_config(model, tokenizer, out / "base-hf")
-    lora = LoraConfig(
-        r=recipe.lora.rank,
-        lora_alpha=recipe.lora.alpha,
-        lora_dropout=recipe.lora.dropout,
-        target_modules=list(recipe.lora.targets),
-        task_type="CAUSAL_LM",
-    )
-    model = get_peft_model(model, lora).to(device)
+    if start is None:
+        lora = LoraConfig(
+            r=recipe.lora.rank,
+            lora_alpha=recipe.lora.alpha,
+            lora_dropout=recipe.lora.dropout,
+            target_modules=list(recipe.lora.targets),
+            task_type="CAUSAL_LM",
+        )
+        model = get_peft_model(model, lora)
+    else:
+        # The adapter's own shape (rank, targets) wins over [lora].
+        try:
+            model = PeftModel.from_pretrained(model, str(check_start(start)), is_trainable=True)
+        except (RuntimeError, ValueError, KeyError) as error:  # another base's adapter
+            why = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+            raise UserError(f"--from {start}: not an adapter for {base.name} ({why})") from None
+    model = model.to(device)
     trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
     examples = [_encode(tokenizer, r, recipe.train.max_length) for r in train]
     if len(examples) < recipe.train.batch:
@@ -198,7 +254,8 @@ def run(
     model.save_pretrained(str(out / "adapter"))
     report: dict[str, Any] = {
         "base": {"path": str(base), **asdict(recipe.base)},
-        "data": manifest,
+        "from": str(start) if start else None,
+        "data": data,
         "device": device,
         "threads": torch.get_num_threads(),
         "trainable_parameters": trainable,
@@ -214,7 +271,7 @@ def run(
         "losses": [round(x, 4) for x in losses],
     }
     # Written before the conversion too: a failed conversion keeps the training numbers.
-    (out / "report.json").write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    write_report(out, report)
     from .convert import convert_adapter
 
     gguf = convert_adapter(
@@ -225,5 +282,10 @@ def run(
         "bytes": gguf.stat().st_size,
         "sha256": sha256_file(gguf),
     }
-    (out / "report.json").write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    write_report(out, report)
     return report
+
+
+def write_report(out: Path, report: dict[str, Any]) -> None:
+    """`out`/report.json."""
+    (out / "report.json").write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")

@@ -13,16 +13,9 @@ from collections.abc import Sequence
 
 from assistant.understanding.calls import IntentCall, IntentSchema, Vocabulary
 from assistant.understanding.grammar import render_calls
-from assistant.understanding.prompt import Prompt, describe_vocabulary
+from assistant.understanding.prompt import tuned_prompt
 
-TUNED_INSTRUCTIONS = "Turn the smart-home command into JSON. Not a command: none.\n"
 END = "<|im_end|>"
-
-
-def tuned_prompt(vocabulary: Vocabulary) -> Prompt:
-    """The static prefix (ChatML) of the tuned model for one home."""
-    system = TUNED_INSTRUCTIONS + describe_vocabulary(vocabulary) + "\n"
-    return Prompt(prefix=f"<|im_start|>system\n{system}{END}\n", style="chat")
 
 
 def prompt_text(vocabulary: Vocabulary, sentence: str) -> str:

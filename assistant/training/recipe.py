@@ -1,4 +1,4 @@
-"""The training config file (TOML): base model, data, LoRA, optimiser, output.
+"""The training config file (TOML): base model, data, LoRA, optimiser, output, home.
 
 Parsed into frozen dataclasses with one clear line for any missing or
 mistyped key.  Pure: no torch here, so the CLI can check a config without
@@ -59,6 +59,15 @@ class OutputConfig:
 
 
 @dataclass(frozen=True)
+class HomeConfig:
+    """`assistant train home`: how many of the user's own sentences, and what else is mixed in."""
+
+    examples: int = 400  # the user's home's sentences to train on
+    heldout: int = 20  # more of them, in wordings not trained on, for the check
+    synthetic_share: float = 0.3  # share of synthetic homes' sentences (so it does not forget)
+
+
+@dataclass(frozen=True)
 class Recipe:
     """A whole training config."""
 
@@ -69,6 +78,7 @@ class Recipe:
     output: OutputConfig
     path: Path
     text: str
+    home: HomeConfig = HomeConfig()
 
 
 def _section(cls: type[Any], table: Any, name: str, path: Path) -> Any:
@@ -94,7 +104,7 @@ def load_recipe(path: Path) -> Recipe:
         raise UserError(f"{path}: cannot read ({error.strerror})") from None
     except tomllib.TOMLDecodeError as error:
         raise UserError(f"{path}: not valid TOML ({error})") from None
-    for name in ("base", "data", "lora", "train", "output"):
+    for name in ("base", "data", "lora", "train", "output", "home"):
         data.setdefault(name, {})
     if not data["base"]:
         raise UserError(f"{path}: [base] is missing")
@@ -106,4 +116,5 @@ def load_recipe(path: Path) -> Recipe:
         output=_section(OutputConfig, data["output"], "output", path),
         path=path,
         text=text,
+        home=_section(HomeConfig, data["home"], "home", path),
     )

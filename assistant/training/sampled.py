@@ -13,6 +13,7 @@ import hashlib
 import itertools
 import random
 from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 from hassil import recognize
@@ -36,9 +37,11 @@ def template_split(template_id: str) -> str:
     return pattern_split(int.from_bytes(digest[:4], "big"))
 
 
-def load_intents(schemas: Sequence[IntentSchema], language: str = "en") -> Intents:
-    """HA's sentences for the intents these schemas describe, compiled."""
-    return load_templates(language, keep_intents=[s.name for s in schemas]).intents
+def load_intents(
+    schemas: Sequence[IntentSchema], language: str = "en", custom_files: Sequence[Path] = ()
+) -> Intents:
+    """HA's sentences (and a user's `custom_files`) for the intents these schemas describe."""
+    return load_templates(language, custom_files, keep_intents=[s.name for s in schemas]).intents
 
 
 def _one_of_each(home: Home, rng: random.Random) -> dict[str, SlotList]:
@@ -47,7 +50,8 @@ def _one_of_each(home: Home, rng: random.Random) -> dict[str, SlotList]:
         (text, text, name_context(entity)) for text in entity_names(entity)[: 1 + rng.randint(0, 1)]
     ]
     lists: dict[str, SlotList] = {"name": TextSlotList.from_tuples(names, allow_template=False)}
-    lists["area"] = TextSlotList.from_strings([rng.choice(home.areas)], allow_template=False)
+    areas = home.areas or ("Kitchen",)  # a home without areas still gets its names sampled
+    lists["area"] = TextSlotList.from_strings([rng.choice(areas)], allow_template=False)
     floors = sorted(set(home.floors.values())) or ["Ground Floor"]
     lists["floor"] = TextSlotList.from_strings([rng.choice(floors)], allow_template=False)
     return lists

@@ -25,7 +25,7 @@ from typing import Any
 import aiomqtt
 
 from assistant.errors import UserError
-from assistant.transports.mqtt_topics import has_wildcard, topic_matches, topic_problem
+from assistant.transports.mqtt_topics import has_wildcard, is_shared, topic_matches, topic_problem
 
 log = logging.getLogger("assistant.transports.mqtt")
 
@@ -81,7 +81,9 @@ class Subscriptions:
         problem = topic_problem(topic_filter, is_filter=True)
         if problem is not None:
             raise InvalidTopic(f"cannot subscribe to {topic_filter!r}: {problem}")
-        table = self._wild if has_wildcard(topic_filter) else self._exact
+        # A shared filter never equals a message's topic: it is matched like a wildcard.
+        wild = has_wildcard(topic_filter) or is_shared(topic_filter)
+        table = self._wild if wild else self._exact
         entries = table.setdefault(topic_filter, [])
         if not entries:
             self._unpending.discard(topic_filter)

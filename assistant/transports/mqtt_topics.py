@@ -15,10 +15,32 @@ MAX_TOPIC_BYTES = 65_535  # the MQTT length prefix is two bytes
 MAX_TOPIC_CHARS = 1024
 MAX_LEVELS = 64
 MAX_PAYLOAD_BYTES = 256 * 1024  # device commands are a few bytes; JSON ones a few hundred
+SHARE_PREFIX = "$share/"
+"""A shared subscription, ``$share/<group>/<filter>``: the broker hands each
+matching message to one subscriber of the group (MQTT 5, and mosquitto 2
+for MQTT 3.1.1 clients too)."""
+
+
+def shared_filter(group: str, topic_filter: str) -> str:
+    """The shared subscription of `group` to `topic_filter`."""
+    return f"{SHARE_PREFIX}{group}/{topic_filter}"
+
+
+def is_shared(topic_filter: str) -> bool:
+    """True for ``$share/<group>/<filter>``."""
+    return topic_filter.startswith(SHARE_PREFIX)
+
+
+def _unshared(topic_filter: str) -> str:
+    """The filter a shared subscription matches topics with (messages carry the plain topic)."""
+    if not is_shared(topic_filter):
+        return topic_filter
+    return topic_filter.removeprefix(SHARE_PREFIX).partition("/")[2]
 
 
 def topic_matches(topic_filter: str, topic: str) -> bool:
     """True if `topic` matches the MQTT subscription filter (`+` and `#` wildcards)."""
+    topic_filter = _unshared(topic_filter)
     if topic_filter == topic:
         return True
     if topic.startswith("$") and topic_filter[:1] in ("+", "#"):
@@ -68,6 +90,12 @@ def topic_problem(topic: str, *, is_filter: bool = False) -> str | None:
         return f"topic has {len(levels)} levels (limit {MAX_LEVELS})"
     if not is_filter:
         return "topic has a wildcard (+ or #)" if has_wildcard(topic) else None
+    if is_shared(topic):
+        group, _, rest = topic.removeprefix(SHARE_PREFIX).partition("/")
+        if not group or has_wildcard(group):
+            return "a shared subscription needs a group name without + or #"
+        if not rest:
+            return "a shared subscription needs a filter after its group"
     for index, level in enumerate(levels):
         if "#" in level and (level != "#" or index != len(levels) - 1):
             return "'#' must be a whole last level"

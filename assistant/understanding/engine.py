@@ -180,6 +180,7 @@ class Understanding:
 
     async def _process(self, text: str, origin: Origin) -> Outcome:
         conv = self.conversation(origin)
+        area = origin.area or self.area  # a satellite's room, else the assistant's
         started = time.monotonic()
         timings: Timings = {"understanding": 0.0, "llm": 0.0, "dispatch": 0.0}
         clean = " ".join(text.strip().split())
@@ -201,12 +202,12 @@ class Understanding:
             handled_by = "llm" if steps else None
         if not steps:
             t0 = time.monotonic()
-            steps = self._match_templates(clean)
+            steps = self._match_templates(clean, area)
             timings["understanding"] += elapsed_ms(t0)
             handled_by = "template" if steps else None
         if not steps:
             t0 = time.monotonic()
-            found = self.gazetteer.understand(clean, origin_key=origin.key, context_area=self.area)
+            found = self.gazetteer.understand(clean, origin_key=origin.key, context_area=area)
             timings["understanding"] += elapsed_ms(t0)
             if found.refusal is not None:  # ambiguous or impossible: say so, never guess
                 return outcome([], Dispatched(replies=[found.refusal]), "gazetteer")
@@ -217,7 +218,7 @@ class Understanding:
             handled_by = "llm" if steps else None
         if not steps:
             t0 = time.monotonic()
-            reply = self._explain_no_match(clean)
+            reply = self._explain_no_match(clean, area)
             timings["understanding"] += elapsed_ms(t0)
             return outcome([], Dispatched(replies=[reply]), None)
 
@@ -229,11 +230,11 @@ class Understanding:
         timings["dispatch"] = elapsed_ms(t0)
         return outcome([s.call for s in steps], done, handled_by)
 
-    def _match_templates(self, text: str) -> list[Step]:
-        match = self.matcher.match(text, self.area)
+    def _match_templates(self, text: str, area: str | None) -> list[Step]:
+        match = self.matcher.match(text, area)
         if match is not None:
             return [step_of(match)]
-        return self.compound.steps(text, self.matcher.match, self.area)
+        return self.compound.steps(text, self.matcher.match, area)
 
     async def _ask_fallback(self, text: str, timings: Timings) -> list[Step]:
         if self.fallback is None:
@@ -247,10 +248,10 @@ class Understanding:
             timings["llm"] += elapsed_ms(t0)
         return [Step(call) for call in calls]
 
-    def _explain_no_match(self, text: str) -> str:
+    def _explain_no_match(self, text: str, area: str | None) -> str:
         if self.replies.is_yes(text) or self.replies.is_no(text):
             return self.replies.out_of_domain  # an answer with no question: not a name
-        unknown = self.matcher.unknown_name(text, self.area)
+        unknown = self.matcher.unknown_name(text, area)
         if unknown is not None:
             key = {"name": "no_entity", "area": "no_area", "floor": "no_floor"}[unknown.slot]
             template = self.templates.errors.get(key)
@@ -329,7 +330,7 @@ class Understanding:
                 conversation=conv,
                 schema=spec.schema,
                 texts=dict(step.texts),
-                area=self.area,
+                area=origin.area or self.area,
                 timers=self.timers,
                 # A "yes" from an origin that may not ask for sensitive actions
                 # (to an LLM guess) never stands in for their confirmation.
@@ -381,7 +382,11 @@ class Understanding:
             # Its own origin, with no more authority than the one that set it:
             # its questions are not answered by (or from) anyone else.
             setter = timer.origin
-            origin = Origin(f"timer:{timer.id}", sensitive=setter is not None and setter.sensitive)
+            origin = Origin(
+                f"timer:{timer.id}",
+                sensitive=setter is not None and setter.sensitive,
+                area=setter.area if setter is not None else None,
+            )
             try:
                 message = (await self.process(timer.command, origin=origin)).reply
             finally:
@@ -390,5 +395,8 @@ class Understanding:
             message = self.replies.say("named_timer_done", name=timer.name)
         else:
             message = self.replies.say("timer_done")
-        if self.announce is not None:
-            await self.announce(message)
+        # Said where it was set (a satellite's conversation speaks on that satellite).
+        conv = self.conversations.get(timer.origin.key) if timer.origin is not None else None
+        speak = conv.announce if conv is not None and conv.announce else self.announce
+        if speak is not None:
+            await speak(message)

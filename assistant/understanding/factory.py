@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from assistant.config import Settings
+from assistant.config_llm_server import uses_local_model
 from assistant.cpu.budget import thread_budget
 from assistant.cpu.foreground import Foreground
 from assistant.devices.entities import Executor
@@ -14,7 +15,7 @@ from assistant.devices.registry import Registry
 from assistant.errors import UserError
 from assistant.understanding.conversation import Announce
 from assistant.understanding.engine import Understanding
-from assistant.understanding.fallback import Fallback, LlmAdapter
+from assistant.understanding.fallback import Fallback, LlmAdapter, LlmBackend
 from assistant.understanding.handlers import HANDLERS
 from assistant.understanding.loader import IntentSources, discover
 from assistant.understanding.sentences import load_templates
@@ -22,30 +23,69 @@ from assistant.understanding.sentences import load_templates
 log = logging.getLogger(__name__)
 
 
+def checked_adapter(adapter: Path | None, sha256: str | None) -> Path | None:
+    """The configured LoRA adapter, after checking that it is the file meant."""
+    if adapter is None:
+        return None
+    from assistant.models.hashing import sha256_file
+
+    if not adapter.is_file():
+        raise UserError(f"[understanding] llm_adapter {adapter}: no such file")
+    if sha256 is not None and sha256_file(adapter) != sha256.lower():
+        raise UserError(f"[understanding] llm_adapter {adapter}: sha256 differs from the config's")
+    return adapter
+
+
 def make_fallback(settings: Settings, foreground: Foreground | None = None) -> Fallback | None:
     """The LLM fallback when `[understanding] llm` is not "off" (None if unavailable).
 
-    Its warm-ups pause while `foreground` is held."""
+    "server": the `[llm_server]` model first, the local one when it cannot answer.
+    The local model's warm-ups pause while `foreground` is held.
+    """
     config = settings.understanding
     if config.llm == "off":
         return None
+    server = settings.llm_server
+    if config.llm == "server" and not server.url:
+        log.warning('[understanding] llm = "server" but [llm_server] url is not set: local model')
+    local = _local_model(settings, foreground) if uses_local_model(config.llm, server) else None
+    if config.llm == "server" and server.url:
+        from assistant.understanding.llm_server import ServerBackend
+
+        return LlmAdapter(ServerBackend(server, local))
+    return LlmAdapter(local) if local is not None else None
+
+
+def describe_fallback(settings: Settings) -> str:
+    """What answers after the templates, for status lines: the server and/or the local model."""
+    config = settings.understanding
+    local = config.llm_model if uses_local_model(config.llm, settings.llm_server) else ""
+    if config.llm == "server" and settings.llm_server.url:
+        return f"model server, then {local}" if local else "model server only"
+    return local
+
+
+def _local_model(settings: Settings, foreground: Foreground | None) -> LlmBackend | None:
+    """The GGUF model in its worker process (None, with a warning, if unavailable)."""
+    config = settings.understanding
     try:
         from assistant.models import ModelStore
         from assistant.understanding.llm_process import LlmProcess
 
         path = ModelStore.from_settings(settings).locate(config.llm_model)
+        adapter = checked_adapter(config.llm_adapter, config.llm_adapter_sha256)
         # In its own process: llama.cpp and Silero VAD cannot share one (libggml).
-        fallback = LlmProcess(
+        return LlmProcess(
             path,
             threads=config.llm_threads or thread_budget().llm,
             context=config.llm_context,
             timeout_s=config.llm_timeout_seconds,
             foreground=foreground,
+            adapter=adapter,
         )
     except (ImportError, UserError) as exc:
         log.warning("LLM fallback unavailable (%s); templates only", exc)
         return None
-    return LlmAdapter(fallback)
 
 
 def build(
@@ -78,7 +118,8 @@ def build(
         executor,
         templates,
         handlers=HANDLERS,
-        llm_mode=config.llm,
+        # The server stands where the local model would: after the templates and gazetteer.
+        llm_mode="fallback" if config.llm == "server" else config.llm,
         fallback=fallback,
         area=config.area,
         confirm_seconds=config.confirm_seconds,

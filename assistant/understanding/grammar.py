@@ -41,12 +41,14 @@ __all__ = [
     "gbnf_literal",
     "integer_range_rule",
     "json_literal",
+    "number_bounds",
     "parse_output",
     "render_calls",
     "usable_slots",
 ]
 
 MAX_CALLS = 4
+TEXT_CHARS = "a-zA-Z0-9 ',.-"  # a character class: what free-text slots may hold
 NONE = "none"
 NONE_CALL = '{"intent":"none"}'
 
@@ -135,12 +137,13 @@ def integer_range_rule(minimum: int, maximum: int) -> str:
     return "(" + " | ".join(f"({p})" for p in parts) + ")"
 
 
-def _number_rule(spec: SlotSpec) -> str:
+def number_bounds(spec: SlotSpec) -> tuple[int, int]:
+    """The integers a number or duration slot's constrained output may take."""
     low = -999_999 if spec.minimum is None else math.ceil(spec.minimum)
     high = 999_999 if spec.maximum is None else math.floor(spec.maximum)
     if spec.kind == "duration":  # the validator's bounds for durations
         low, high = max(low, 1), min(high, MAX_DURATION_SECONDS)
-    return integer_range_rule(int(low), int(high))
+    return int(low), int(high)
 
 
 # ---------------------------------------------------------------- slots
@@ -149,7 +152,7 @@ def _number_rule(spec: SlotSpec) -> str:
 def _value_rule(spec: SlotSpec, vocabulary: Vocabulary) -> str | None:
     """The GBNF expression for a slot's value; None when no value is possible."""
     if spec.kind in ("number", "duration"):
-        return _number_rule(spec)
+        return integer_range_rule(*number_bounds(spec))
     if spec.kind == "text":
         return f'"\\"" text-char{{1,{MAX_TEXT_CHARS}}} "\\""'
     choices = slot_choices(spec, vocabulary)
@@ -197,7 +200,7 @@ def build_grammar(schemas: Sequence[IntentSchema], vocabulary: Vocabulary) -> st
     lines.insert(0, "call ::= " + " | ".join(call_rules) if call_rules else "call ::= none")
     lines.insert(0, f'root ::= none | call | "[" call {more} "]"')
     lines.insert(1, f"none ::= {none}")
-    lines.append(r"text-char ::= [a-zA-Z0-9 ',.-]")
+    lines.append(f"text-char ::= [{TEXT_CHARS}]")
     return "\n".join(lines) + "\n"
 
 

@@ -28,7 +28,8 @@ from assistant.errors import UserError
 from assistant.understanding.calls import IntentCall, IntentSchema, Vocabulary
 from assistant.understanding.fewshot import default_examples
 from assistant.understanding.grammar import build_grammar, focus, parse_output
-from assistant.understanding.prompt import Prompt, build_prompt, style_for
+from assistant.understanding.grammar_sampler import GrammarSampler
+from assistant.understanding.prompt import Prompt, build_prompt, style_for, tuned_prompt
 from assistant.understanding.validate import InvalidCall
 
 __all__ = ["LlmFallback", "LlmResult", "LlmTimings", "rss_bytes"]
@@ -90,9 +91,11 @@ class LlmFallback:
         examples: Sequence[tuple[str, list[IntentCall]]] = (),
         max_tokens: int = MAX_TOKENS,
         focus_names: bool = True,
+        adapter: Path | None = None,
     ) -> None:
-        if not Path(model_path).is_file():
-            raise UserError(f"LLM model file not found: {model_path}")
+        for path in (model_path, adapter):
+            if path is not None and not Path(path).is_file():
+                raise UserError(f"LLM model file not found: {path}")
         from llama_cpp import Llama
 
         self.model_path = Path(model_path)
@@ -106,6 +109,7 @@ class LlmFallback:
         try:
             self._llm = Llama(
                 model_path=str(model_path),
+                lora_path=str(adapter) if adapter else None,
                 n_ctx=context,
                 n_threads=threads,
                 n_threads_batch=threads,  # else os.cpu_count(): the host's, not ours
@@ -118,11 +122,13 @@ class LlmFallback:
         self.rss_after_load = rss_bytes()
         self.rss_model_bytes = self.rss_after_load - rss_before
         template = self._llm.metadata.get("tokenizer.chat_template")
-        self.style = style_for(template)
+        # A distilled adapter was trained on its own short prompt (no few-shot block).
+        self.adapter = Path(adapter) if adapter else None
+        self.style = "chat" if adapter else style_for(template)
         self._key: tuple[Any, ...] | None = None
         self._prompt: Prompt | None = None
         self._prefix_tokens: list[int] = []
-        self._samplers: dict[Vocabulary, _GrammarSampler] = {}
+        self._samplers: dict[Vocabulary, GrammarSampler] = {}
         self._schemas: tuple[IntentSchema, ...] = ()
         self._examples_for: tuple[IntentSchema, ...] | None = None
         self.examples_used = 0
@@ -135,13 +141,16 @@ class LlmFallback:
         key = (tuple(schemas), vocabulary)
         if key == self._key:
             return
-        examples = list(self._examples or self._default_examples(tuple(schemas)))
+        examples = [] if self.adapter else self._examples or self._default_examples(tuple(schemas))
         # A big home or many intents can outgrow a small context: drop examples
         # (the first ones: the hand-written compound/"none" ones come last)
         # until the prefix leaves room for a sentence and the answer.
         room = self.context - self.max_tokens - _SENTENCE_TOKENS
         while True:
-            self._prompt = build_prompt(schemas, vocabulary, examples, self.style)
+            if self.adapter:
+                self._prompt = tuned_prompt(vocabulary)
+            else:
+                self._prompt = build_prompt(schemas, vocabulary, examples, self.style)
             self._prefix_tokens = self._llm.tokenize(
                 self._prompt.prefix.encode("utf-8"), add_bos=True, special=True
             )
@@ -155,11 +164,11 @@ class LlmFallback:
         self._schemas = tuple(schemas)
         self._key = key
 
-    def _sampler_for(self, vocabulary: Vocabulary) -> _GrammarSampler:
+    def _sampler_for(self, vocabulary: Vocabulary) -> GrammarSampler:
         """The grammar for these (focused) names; a few are kept for repeated sentences."""
         sampler = self._samplers.pop(vocabulary, None)
         if sampler is None:
-            sampler = _GrammarSampler(self._llm, build_grammar(self._schemas, vocabulary))
+            sampler = GrammarSampler(self._llm, build_grammar(self._schemas, vocabulary))
             if len(self._samplers) >= _SAMPLER_CACHE:
                 self._samplers.pop(next(iter(self._samplers))).close()
         self._samplers[vocabulary] = sampler  # most recently used last
@@ -212,7 +221,7 @@ class LlmFallback:
         return LlmResult(calls=tuple(calls), raw=raw, timings=timings)
 
     def _generate(
-        self, text: str, grammar: _GrammarSampler | None, stop: Callable[[], bool] | None = None
+        self, text: str, grammar: GrammarSampler | None, stop: Callable[[], bool] | None = None
     ) -> tuple[str, LlmTimings, str | None]:
         """Evaluate what is not cached yet, then decode greedily under the grammar."""
         import llama_cpp
@@ -321,79 +330,3 @@ class LlmFallback:
             sampler.close()
         self._samplers.clear()
         self._llm.close()
-
-
-class _GrammarSampler:
-    """Greedy decoding under a GBNF grammar, cheap on large vocabularies.
-
-    Applying a grammar to every candidate costs a pass over the vocabulary
-    (262k entries for Gemma) per token. As llama.cpp's own common sampler
-    does, take the best token first and check only it against the grammar;
-    the full constrained pass runs only when that token is not allowed.
-    Greedy either way, so the result is the same as constraining everything.
-    """
-
-    def __init__(self, llm: Any, grammar: str) -> None:
-        import llama_cpp
-        import numpy as np
-
-        self._llm = llm
-        self._sampler = llama_cpp.llama_sampler_init_grammar(
-            llm._model.vocab, grammar.encode("utf-8"), b"root"
-        )
-        if not self._sampler:
-            raise ValueError("llama.cpp rejected the generated grammar")
-        n_vocab = llm.n_vocab()
-        dtype = np.dtype([("id", np.int32), ("logit", np.float32), ("p", np.float32)])
-        self._all = np.zeros(n_vocab, dtype=dtype)
-        self._all["id"] = np.arange(n_vocab, dtype=np.int32)
-        self._one = np.zeros(1, dtype=dtype)
-        self._n_vocab = n_vocab
-
-    def _apply(self, data: Any) -> None:
-        import ctypes
-
-        import llama_cpp
-
-        candidates = llama_cpp.llama_token_data_array(
-            data=data.ctypes.data_as(ctypes.POINTER(llama_cpp.llama_token_data)),
-            size=len(data),
-            selected=-1,
-            sorted=False,
-        )
-        llama_cpp.llama_sampler_apply(self._sampler, ctypes.byref(candidates))
-
-    def next_token(self) -> int:
-        """The most likely token the grammar allows after what was accepted."""
-        import numpy as np
-
-        logits = np.ctypeslib.as_array(self._llm._ctx.get_logits(), shape=(self._n_vocab,))
-        best = int(np.argmax(logits))
-        self._one["id"] = best
-        self._one["logit"] = logits[best]
-        self._apply(self._one)
-        if np.isfinite(self._one["logit"][0]):
-            return best
-        self._all["logit"] = logits
-        self._apply(self._all)
-        return int(self._all["id"][int(np.argmax(self._all["logit"]))])
-
-    def accept(self, token: int) -> None:
-        """Advance the grammar past `token`."""
-        import llama_cpp
-
-        llama_cpp.llama_sampler_accept(self._sampler, token)
-
-    def reset(self) -> None:
-        """Back to the start of the grammar."""
-        import llama_cpp
-
-        llama_cpp.llama_sampler_reset(self._sampler)
-
-    def close(self) -> None:
-        """Free the llama.cpp sampler."""
-        import llama_cpp
-
-        if self._sampler:
-            llama_cpp.llama_sampler_free(self._sampler)
-            self._sampler = None

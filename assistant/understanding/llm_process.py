@@ -127,6 +127,7 @@ def _handle(served: _Served, request: tuple[str, tuple[Any, ...]]) -> Any:
             "rss_after_load": worker.rss_after_load,
             "rss_model_bytes": worker.rss_model_bytes,
             "style": worker.style,
+            "adapter": str(worker.adapter) if worker.adapter else None,
         }
     if name == "warm":
         return served.warm(*args)
@@ -141,9 +142,11 @@ def serve(fd: int, parent: int, flag_fd: int = -1) -> None:
     _die_with_parent(parent)
     conn = Connection(fd)
     try:
-        model_path, threads, context, timeout_s = conn.recv()
+        model_path, threads, context, timeout_s, adapter = conn.recv()
         try:
-            worker = LlmFallback(model_path, threads=threads, context=context, timeout_s=timeout_s)
+            worker = LlmFallback(
+                model_path, threads=threads, context=context, timeout_s=timeout_s, adapter=adapter
+            )
         except Exception as exc:  # noqa: BLE001 - reported to the parent as one line
             conn.send(("error", f"{type(exc).__name__}: {exc}"))
             return
@@ -182,7 +185,9 @@ def _worker_env() -> dict[str, str]:
 class _Worker:
     """One worker process and our end of its socket."""
 
-    def __init__(self, args: tuple[Path, int, int, float], flag_fd: int | None = None) -> None:
+    def __init__(
+        self, args: tuple[Path, int, int, float, Path | None], flag_fd: int | None = None
+    ) -> None:
         ours, theirs = Pipe(duplex=True)
         flag = [] if flag_fd is None else [flag_fd]
         try:
@@ -249,15 +254,17 @@ class LlmProcess:
         threads: int,
         context: int,
         timeout_s: float,
+        adapter: Path | None = None,
         foreground: Foreground | None = None,
     ) -> None:
         self.model_path = Path(model_path)
         self.foreground = foreground
         """Warm-ups stop for utterances it marks (None: they never stop)."""
-        if not self.model_path.is_file():
-            raise UserError(f"LLM model file not found: {model_path}")
+        for path in (self.model_path, adapter):
+            if path is not None and not path.is_file():
+                raise UserError(f"LLM model file not found: {path}")
         self.timeout_s = timeout_s
-        self._args = (self.model_path, threads, context, timeout_s)
+        self._args = (self.model_path, threads, context, timeout_s, adapter)
         # One request at a time over the socket; callers come from worker threads.
         self._lock = threading.Lock()
         self._closed = False

@@ -20,6 +20,9 @@ class Origin:
     """Conversation key: "voice", "cli", "mqtt:<site>", "mqtt-user:<name>", "satellite:<name>"."""
     sensitive: bool = True
     """May this channel ask for sensitive actions (unlock, open a garage door or gate)?"""
+    area: str | None = None
+    """The room this channel is in ("turn on the lights" means its lights); None: the
+    assistant's own `[understanding] area`."""
 
 
 VOICE = Origin("voice")

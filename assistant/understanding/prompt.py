@@ -46,7 +46,7 @@ class Prompt:
         Kept apart so the sentence is tokenized as plain text: a user cannot
         smuggle chat-template control tokens into the prompt.
         """
-        text = words_to_digits(" ".join(text.split()))
+        text = sentence_for_model(text)
         if self.style == "chat":
             return "<|im_start|>user\n", text, "<|im_end|>\n<|im_start|>assistant\n"
         return "Command:", " " + text, "\nJSON: "
@@ -118,6 +118,11 @@ def words_to_digits(text: str) -> str:
     return " ".join(out)
 
 
+def sentence_for_model(text: str) -> str:
+    """The sentence as the model sees it: single spaces, numbers in digits."""
+    return words_to_digits(" ".join(text.split()))
+
+
 def style_for(chat_template: str | None) -> Style:
     """ChatML if the model's template uses it, else plain completion."""
     return "chat" if chat_template and "<|im_start|>" in chat_template else "completion"
@@ -161,14 +166,23 @@ def describe_vocabulary(vocabulary: Vocabulary, budget: int = NAMES_BUDGET) -> s
     return "\n".join(lines)
 
 
-def build_prompt(
-    schemas: Sequence[IntentSchema],
-    vocabulary: Vocabulary,
-    examples: Sequence[tuple[str, Sequence[IntentCall]]],
-    style: Style,
-) -> Prompt:
-    """The static prefix for these schemas, names and examples."""
-    header = (
+TUNED_INSTRUCTIONS = "Turn the smart-home command into JSON. Not a command: none.\n"
+"""The whole task statement of the distilled model (``assistant train``): no few-shot block."""
+
+
+def tuned_prompt(vocabulary: Vocabulary) -> Prompt:
+    """The static prefix (ChatML) the distilled adapter was trained on, for one home.
+
+    The training data (``assistant.training.format``) is written with this very
+    function, so the runtime prompt and the training prompt cannot drift.
+    """
+    system = TUNED_INSTRUCTIONS + describe_vocabulary(vocabulary) + "\n"
+    return Prompt(prefix=f"<|im_start|>system\n{system}<|im_end|>\n", style="chat")
+
+
+def _header(schemas: Sequence[IntentSchema], vocabulary: Vocabulary) -> str:
+    """Instructions, intents and names: the system message (or the completion's head)."""
+    return (
         INSTRUCTIONS
         + "Intents (* = required slot):\n"
         + describe_intents(schemas, vocabulary)
@@ -176,6 +190,36 @@ def build_prompt(
         + describe_vocabulary(vocabulary)
         + "\n"
     )
+
+
+def build_messages(
+    schemas: Sequence[IntentSchema],
+    vocabulary: Vocabulary,
+    examples: Sequence[tuple[str, Sequence[IntentCall]]],
+    text: str,
+) -> list[dict[str, str]]:
+    """The chat prompt as OpenAI-style messages (a model server applies its own template).
+
+    The same header and examples as `build_prompt`'s chat style; everything
+    but the last message is identical between calls, so a server that caches
+    prompts (llama.cpp, vLLM, Ollama) reuses it.
+    """
+    messages = [{"role": "system", "content": _header(schemas, vocabulary)}]
+    for example, calls in examples:
+        messages.append({"role": "user", "content": example})
+        messages.append({"role": "assistant", "content": render_calls(calls, schemas)})
+    messages.append({"role": "user", "content": sentence_for_model(text)})
+    return messages
+
+
+def build_prompt(
+    schemas: Sequence[IntentSchema],
+    vocabulary: Vocabulary,
+    examples: Sequence[tuple[str, Sequence[IntentCall]]],
+    style: Style,
+) -> Prompt:
+    """The static prefix for these schemas, names and examples."""
+    header = _header(schemas, vocabulary)
     shots = [(text, render_calls(calls, schemas)) for text, calls in examples]
     if style == "chat":
         parts = [f"<|im_start|>system\n{header}<|im_end|>\n"]

@@ -38,6 +38,8 @@ class WakeDetector(Protocol):
     """Frames in; True once per wake word.  No wake word at all is ``None``, not a detector."""
 
     name: str
+    last_probability: float
+    """After a detection: the probability that crossed the threshold (its score)."""
 
     def process(self, frame: Samples) -> bool:
         """Feed one 16 kHz int16 frame; True when the wake word just ended in it."""
