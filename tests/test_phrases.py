@@ -7,6 +7,11 @@ Korean phrases (Hangul) must be in it at all, and the short forms people say
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 from assistant.devices.entities import Entity
 from assistant.devices.registry import Registry
 from assistant.understanding.handlers import HANDLERS
@@ -14,6 +19,8 @@ from assistant.understanding.loader import discover
 from assistant.understanding.matcher import TemplateMatcher
 from assistant.understanding.phrases import build_phrases
 from assistant.understanding.sentences import load_templates
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def _phrases(language: str, entities: list[Entity]) -> list[str]:
@@ -55,3 +62,25 @@ def test_english_short_forms_join_the_long_ones() -> None:
     assert "close the garage door" in phrases  # only reached with optional words left out
     assert "turn on the kitchen ceiling" in phrases
     assert all(p == p.lower() for p in phrases)
+
+
+def test_the_phrase_list_is_the_same_at_every_start() -> None:
+    # hassil yields a number's spoken forms from a set ("일" and "하나"), whose
+    # order follows PYTHONHASHSEED: two processes must still build one list.
+    script = (
+        "from tests.test_phrases import _entity, _phrases\n"
+        "print('\\n'.join(_phrases('ko', [_entity('light.a', '주방 천장', '주방')])))\n"
+    )
+    lists = [
+        subprocess.run(
+            [sys.executable, "-c", script],
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=ROOT,
+            env={**os.environ, "PYTHONHASHSEED": seed},
+        ).stdout
+        for seed in ("1", "2")
+    ]
+    assert lists[0]
+    assert lists[0] == lists[1]

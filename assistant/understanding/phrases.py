@@ -14,7 +14,8 @@ import re
 from collections.abc import Callable, Iterator, Sequence
 
 from hassil.expression import Alternative, Expression, Group, Sentence, TextChunk
-from hassil.intents import IntentData, RangeSlotList, SlotList, TextSlotList
+from hassil.intents import IntentData, RangeSlotList, SlotList, TextSlotList, TextSlotValue
+from hassil.numbers import get_rbnf_engine
 from hassil.sample import sample_sentence
 from hassil.util import check_excluded_context, check_required_context
 
@@ -25,16 +26,34 @@ from assistant.understanding.matcher import TemplateMatcher
 _SPEAKABLE = re.compile(r"^(?:[^\W\d_]|[' ])+$")
 
 
-def coarse_ranges(lists: dict[str, SlotList], step: int) -> dict[str, SlotList]:
-    """Range lists as words only, every `step` units, without fractions."""
+def coarse_ranges(lists: dict[str, SlotList], step: int, language: str) -> dict[str, SlotList]:
+    """Range lists as words only, every `step` units, without fractions.
+
+    Written out as text lists in a fixed order: hassil itself yields a
+    number's spoken forms from a set ("일" and "하나" in Korean), whose order
+    changes with PYTHONHASHSEED, so the phrase list (and Vosk's grammar)
+    would change from one start to the next.
+    """
+    try:
+        engine = get_rbnf_engine(language)
+    except ValueError:  # no number words for this language: hassil says so once
+        engine = None
     out: dict[str, SlotList] = {}
     for name, slot_list in lists.items():
         if isinstance(slot_list, RangeSlotList):
             span = slot_list.stop - slot_list.start
             wide = max(slot_list.step, step if span > 4 * step else slot_list.step)
-            out[name] = dataclasses.replace(
-                slot_list, step=wide, fraction_type=None, digits=False, words=True
-            )
+            if engine is None:
+                out[name] = dataclasses.replace(
+                    slot_list, step=wide, fraction_type=None, digits=False, words=True
+                )
+                continue
+            values = [
+                TextSlotValue(TextChunk(words), number)
+                for number in range(slot_list.start, slot_list.stop + 1, wide)
+                for words in sorted(set(engine.format_number(number).text_by_ruleset.values()))
+            ]
+            out[name] = TextSlotList(name=name, values=values)
     return out
 
 
@@ -125,7 +144,7 @@ def build_phrases(
     """
     templates = matcher.templates
     base = dict(templates.intents.slot_lists)
-    base.update(coarse_ranges(base, range_step))
+    base.update(coarse_ranges(base, range_step, templates.language))
     live = matcher.slot_lists
     lists: dict[str, SlotList] = {**base, **live}
     rules = templates.intents.expansion_rules
