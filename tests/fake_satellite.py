@@ -107,6 +107,12 @@ class FakeSatellite:
         assert self._handler is not None, "the gateway has not said run-satellite"
         await self._handler.write_event(event)
 
+    async def send_raw(self, data: bytes) -> None:
+        """Bytes straight onto the connection (a header that lies, say)."""
+        assert self._handler is not None, "the gateway has not said run-satellite"
+        self._handler.writer.write(data)
+        await self._handler.writer.drain()
+
     async def drop(self) -> None:
         """Close the gateway's connection (a satellite that reboots)."""
         assert self._handler is not None

@@ -159,3 +159,22 @@ async def test_a_malformed_event_is_one_line_and_the_satellite_is_served_again(
     assert lines == [lines[0]]
     assert "satellite odd: sent a malformed 'audio-chunk' event (KeyError)" in lines[0]
     assert not any(r.exc_info for r in caplog.records)
+
+
+async def test_an_event_announcing_a_terabyte_is_refused_before_it_is_read(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # The wyoming reader would wait for (and buffer) whatever a header announces.
+    caplog.set_level(logging.INFO, logger="assistant.integrations.satellite")
+    async with asyncio.timeout(30), FakeSatellite("liar") as sat:
+        config = SatelliteConfig(uri=sat.uri, name="liar")
+        async with SatelliteHub(_services(), [config]) as hub:
+            await sat.running.wait()
+            sat.running.clear()
+            await sat.send_raw(b'{"type": "audio-chunk", "payload_length": 1000000000000}\n')
+            await sat.running.wait()  # refused at once, and served again after the backoff
+            assert hub.links[f"127.0.0.1:{sat.port}"].sessions == 2
+    lines = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert lines == [lines[0]]
+    # The library turns our refusal (a ValueError) into "no event", as for a bad line.
+    assert "satellite liar: sent garbage" in lines[0]

@@ -39,6 +39,7 @@ from wyoming.wake import Detection
 from assistant.audio import Samples
 from assistant.config_satellite import SatelliteConfig
 from assistant.integrations.satellite.audio import ChunkReader, reply_events
+from assistant.integrations.wyoming.stream import open_bounded
 from assistant.pipeline.listener import CommandReady, Listener, NothingSaid, WakeHeard
 from assistant.pipeline.messages import TurnResult, Utterance
 from assistant.pipeline.turn import TurnRunner
@@ -141,7 +142,7 @@ class SatelliteLink:
 
     async def _session(self) -> None:
         async with asyncio.timeout(CONNECT_SECONDS):
-            reader, writer = await asyncio.open_connection(self.config.host, self.config.port)
+            reader, writer = await open_bounded(self.config.host, self.config.port)
         self._writer = writer
         try:
             await self._describe(reader)

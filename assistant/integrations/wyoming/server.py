@@ -20,24 +20,9 @@ from assistant.config_wyoming import WyomingConfig
 from assistant.errors import UserError
 from assistant.integrations.wyoming.advertise import Advertisement
 from assistant.integrations.wyoming.handler import Services, WyomingHandler
+from assistant.integrations.wyoming.stream import BoundedReader
 
 log = logging.getLogger(__name__)
-
-MAX_EVENT_BYTES = 1 << 20
-"""Largest data or payload one event may announce (an audio chunk is a few KiB)."""
-
-
-class _BoundedReader(asyncio.StreamReader):
-    """Refuses an event that announces more bytes than `MAX_EVENT_BYTES`.
-
-    The wyoming reader trusts `payload_length` and would buffer whatever a
-    peer announces; the ValueError makes it give up on the connection instead.
-    """
-
-    async def readexactly(self, n: int) -> bytes:
-        if n > MAX_EVENT_BYTES:
-            raise ValueError(f"an event of {n} bytes (at most {MAX_EVENT_BYTES})")
-        return await super().readexactly(n)
 
 
 class WyomingServer:
@@ -58,7 +43,7 @@ class WyomingServer:
 
         def protocol() -> asyncio.StreamReaderProtocol:
             # asyncio.start_server's own factory, with the bounded reader.
-            return asyncio.StreamReaderProtocol(_BoundedReader(), self._accept)
+            return asyncio.StreamReaderProtocol(BoundedReader(), self._accept)
 
         try:
             self._server = await loop.create_server(
