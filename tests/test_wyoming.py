@@ -259,6 +259,12 @@ async def test_hostile_events_recognize_mode_and_zeroconf(broker: Broker, tmp_pa
             recognized = Intent.from_event(intent)
             assert recognized.name == "HassTurnOn"
             assert {e.name: e.value for e in recognized.entities}["name"] == "Kitchen Light"
+            # A misheard name no template matches: the gazetteer's frame, in HA's terms.
+            misheard = await answer(client, Transcript(text="turn on the counter lite").event())
+            assert Intent.is_type(misheard.type), misheard
+            recognized = Intent.from_event(misheard)
+            assert recognized.name == "HassTurnOn"
+            assert {e.name: e.value for e in recognized.entities} == {"name": "Counter Light"}
             nothing = await answer(client, Transcript(text="sing me a song").event())
             assert NotRecognized.is_type(nothing.type)
 

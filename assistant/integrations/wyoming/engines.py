@@ -47,11 +47,18 @@ def make_services(settings: Settings, turns: TurnRunner, understanding: Understa
     async def understand(text: str, origin: Origin) -> Outcome:
         return await understanding.process(text, origin=origin)
 
-    def recognize(text: str) -> IntentCall | None:
-        # The templates are Home Assistant's own intents and slot names, so
-        # Home Assistant can execute what they recognise.
-        match = understanding.matcher.match(" ".join(text.split()), understanding.area)
-        return step_of(match).call if match is not None else None
+    def recognize(text: str, origin: Origin) -> IntentCall | None:
+        # The templates and the gazetteer's frames are Home Assistant's own
+        # intents and slot names, so Home Assistant can execute what they
+        # recognise (the model's guesses are not offered: nobody would confirm them).
+        clean = " ".join(text.split())
+        match = understanding.matcher.match(clean, understanding.area)
+        if match is not None:
+            return step_of(match).call
+        found = understanding.gazetteer.understand(
+            clean, origin_key=origin.key, context_area=understanding.area
+        )
+        return found.calls[0] if len(found.calls) == 1 else None
 
     async def synthesize(text: str) -> Samples | None:
         audio, _ms = await turns.synthesize(text)

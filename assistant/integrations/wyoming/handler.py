@@ -46,7 +46,7 @@ class Services:
     """16 kHz mono int16 audio -> text (serialized on the one STT engine)."""
     understand: Callable[[str, Origin], Awaitable[Outcome]]
     """Act on a sentence and say what happened (`intents = "handle"`)."""
-    recognize: Callable[[str], IntentCall | None]
+    recognize: Callable[[str, Origin], IntentCall | None]
     """The intent a sentence names, without acting (`intents = "recognize"`)."""
     synthesize: Callable[[str], Awaitable[Samples | None]]
     """Reply text -> 16 kHz mono int16 speech (None: TTS off or failed)."""
@@ -211,7 +211,7 @@ class WyomingHandler(AsyncEventHandler):
             await self.write_event(Handled(text=outcome.reply).event())
 
     async def _recognize(self, text: str) -> None:
-        call = self.services.recognize(text)
+        call = self.services.recognize(text, self.origin)
         if call is None:
             await self.write_event(NotRecognized(text=text).event())
             return
