@@ -1,4 +1,4 @@
-"""Which processes are still running: for tests that kill the assistant.
+"""Starting the assistant as a process, and which processes are still running.
 
 A test starts the assistant with ``start_new_session=True``, so the command
 and everything it starts (the LLM worker, any resource tracker) share one
@@ -8,6 +8,9 @@ the test asks which processes of that session are still alive.
 
 from __future__ import annotations
 
+import asyncio
+import os
+import sys
 import time
 from pathlib import Path
 
@@ -50,3 +53,21 @@ def wait_until_gone(session: int, seconds: float = 10.0) -> list[str]:
         time.sleep(0.1)
         left = leftovers(session)
     return left
+
+
+async def start_run(config: Path, *args: str) -> asyncio.subprocess.Process:
+    """`assistant run --config CONFIG ARGS...` with pipes, without our ASSISTANT_* variables."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ASSISTANT_")}
+    return await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "assistant.cli",
+        "run",
+        "--config",
+        str(config),
+        *args,
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env=env,
+    )

@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import signal
-import sys
 import time
 import uuid
 import wave
@@ -29,6 +27,7 @@ from assistant.simulate import Fleet, load_example_home
 from assistant.understanding.replies import load_replies
 from tests.conftest import Broker
 from tests.pipeline_support import silence, spoken
+from tests.processes import start_run
 
 pytestmark = pytest.mark.slow
 
@@ -46,25 +45,6 @@ def _config(tmp_path: Path, broker: Broker, prefix: str, site: str, extra: str =
         encoding="utf-8",
     )
     return config
-
-
-async def _start(config: Path, *args: str) -> asyncio.subprocess.Process:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ASSISTANT_")}
-    return await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "assistant.cli",
-        "run",
-        "--config",
-        str(config),
-        "--input",
-        "-",  # raw audio on stdin: silent until the test writes to it
-        *args,
-        stdin=asyncio.subprocess.PIPE,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-        env=env,
-    )
 
 
 async def _stop(procs: list[asyncio.subprocess.Process]) -> list[str]:
@@ -121,7 +101,8 @@ async def test_two_gateways_split_house_wide_asks_none_lost_or_doubled(
         bus = Bus(client)
         listening = asyncio.create_task(bus.run())
         procs = [
-            await _start(_config(tmp_path, broker, prefix, site), "--no-wake") for site in sites
+            await start_run(_config(tmp_path, broker, prefix, site), "--input", "-", "--no-wake")
+            for site in sites
         ]
         try:
             async with asyncio.timeout(240):
@@ -198,7 +179,13 @@ async def test_of_two_gateways_hearing_one_wake_word_exactly_one_answers(
         bus = Bus(client)
         listening = asyncio.create_task(bus.run())
         procs = [
-            await _start(_config(tmp_path, broker, prefix, site, window), "--out", str(outs[site]))
+            await start_run(
+                _config(tmp_path, broker, prefix, site, window),
+                "--input",
+                "-",
+                "--out",
+                str(outs[site]),
+            )
             for site in (near, far)
         ]
         try:

@@ -6,7 +6,6 @@ import asyncio
 import json
 import os
 import signal
-import sys
 import time
 import uuid
 from pathlib import Path
@@ -20,6 +19,7 @@ from assistant.config import MqttConfig
 from assistant.simulate import Fleet, load_example_home
 from tests.conftest import Broker
 from tests.pipeline_support import silence, spoken
+from tests.processes import start_run
 
 pytestmark = pytest.mark.slow
 
@@ -33,23 +33,6 @@ def _config(tmp_path: Path, broker: Broker, prefix: str, site: str) -> Path:
         encoding="utf-8",
     )
     return config
-
-
-async def _start(config: Path, *args: str) -> asyncio.subprocess.Process:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ASSISTANT_")}
-    return await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "assistant.cli",
-        "run",
-        "--config",
-        str(config),
-        *args,
-        stdin=asyncio.subprocess.PIPE,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-        env=env,
-    )
 
 
 async def _wait_payload(client: aiomqtt.Client, topic_end: str, wanted: str | None = None) -> str:
@@ -69,7 +52,7 @@ async def test_ask_over_mqtt_acts_and_publishes_the_reply(tmp_path: Path, broker
     ):
         await client.subscribe(f"assistant/{site}/#", qos=1)
         # Raw audio on a stdin that stays silent: a microphone nobody speaks into.
-        proc = await _start(_config(tmp_path, broker, prefix, site), "--input", "-")
+        proc = await start_run(_config(tmp_path, broker, prefix, site), "--input", "-")
         try:
             async with asyncio.timeout(120):
                 # "idle" comes once the pipeline runs (ask is subscribed by then).
@@ -100,7 +83,7 @@ async def test_sigterm_during_an_utterance_stops_within_two_seconds(
     async with Fleet(load_example_home(), mqtt, prefix) as fleet:
         async with aiomqtt.Client(broker.host, broker.port) as client:
             await client.subscribe(f"assistant/{site}/state", qos=1)
-            proc = await _start(_config(tmp_path, broker, prefix, site), "--input", str(wav))
+            proc = await start_run(_config(tmp_path, broker, prefix, site), "--input", str(wav))
             async with asyncio.timeout(120):
                 # The wake word was heard: the command is being spoken right now.
                 await _wait_payload(client, "/state", "listening")
@@ -119,7 +102,7 @@ async def test_sigterm_during_an_utterance_stops_within_two_seconds(
 
 
 async def _run_briefly(config: Path, *args: str, stop_after: str | None = None) -> tuple[int, str]:
-    proc = await _start(config, *args)
+    proc = await start_run(config, *args)
     assert proc.stderr is not None
     seen = ""
     async with asyncio.timeout(120):
@@ -170,7 +153,7 @@ async def test_a_killed_assistant_is_announced_offline_by_its_will(
     prefix, site = f"ha-{uuid.uuid4().hex[:6]}", f"site-{uuid.uuid4().hex[:6]}"
     async with aiomqtt.Client(broker.host, broker.port) as client:
         await client.subscribe(f"assistant/{site}/available", qos=1)
-        proc = await _start(_config(tmp_path, broker, prefix, site), "--input", "-")
+        proc = await start_run(_config(tmp_path, broker, prefix, site), "--input", "-")
         async with asyncio.timeout(120):
             await _wait_payload(client, "/available", "online")
             proc.kill()  # no clean stop: only the broker can tell
@@ -192,7 +175,7 @@ async def test_run_tells_systemd_ready_watchdog_and_stopping(
     os.environ["NOTIFY_SOCKET"] = str(path)
     os.environ["WATCHDOG_USEC"] = "400000"  # a ping every 0.2 s
     try:
-        proc = await _start(_config(tmp_path, broker, prefix, site), "--input", "-")
+        proc = await start_run(_config(tmp_path, broker, prefix, site), "--input", "-")
     finally:
         del os.environ["NOTIFY_SOCKET"]
         del os.environ["WATCHDOG_USEC"]
@@ -220,7 +203,7 @@ async def test_run_on_a_recording_acts_and_speaks_the_reply(tmp_path: Path, brok
     out = tmp_path / "spoken.wav"
     mqtt = MqttConfig(host=broker.host, port=broker.port)
     async with Fleet(load_example_home(), mqtt, prefix) as fleet:
-        proc = await _start(
+        proc = await start_run(
             _config(tmp_path, broker, prefix, site), "--input", str(wav), "--out", str(out)
         )
         async with asyncio.timeout(120):
