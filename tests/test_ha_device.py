@@ -275,14 +275,15 @@ async def test_listen_button_over_mqtt_takes_a_command_without_the_wake_word(
 async def test_assistant_run_announces_itself_and_obeys_its_switch(
     tmp_path: Path, broker: Broker
 ) -> None:
-    from tests.test_pipeline_run import _config, _start
+    from tests.processes import start_run
+    from tests.test_pipeline_run import _config
 
     prefix, site = f"ha-{time.monotonic_ns()}", f"site-{time.monotonic_ns()}"
     topic = f"{prefix}/device/assistant_{site}/config"
     async with aiomqtt.Client(broker.host, broker.port) as client:
         await client.subscribe(f"assistant/{site}/#", qos=1)
         watcher = Watcher(client, site)
-        proc = await _start(_config(tmp_path, broker, prefix, site), "--input", "-")
+        proc = await start_run(_config(tmp_path, broker, prefix, site), "--input", "-")
         try:
             async with asyncio.timeout(120):
                 await watcher.wait_for("state", "idle")
