@@ -25,6 +25,7 @@ from assistant.models.hashing import sha256_file
 
 from .dataset import write_dataset
 from .format import END
+from .prefix import PrefixedSet, encode_prefixed, prefixed_batches, prefixed_loss
 from .recipe import Recipe, TrainConfig
 
 log = logging.getLogger(__name__)
@@ -127,17 +128,34 @@ def _estimate(steps: int, per_step: float) -> str:
     )
 
 
+Examples = list[tuple[list[int], list[int]]] | PrefixedSet
+
+
+def _steps(torch: Any, model: Any, examples: Examples, config: TrainConfig, pad: int) -> Any:
+    """Endless (loss, tokens) of the batches, full sequences or with shared prefixes."""
+    rng = random.Random(config.seed)
+    device = next(model.parameters()).device
+    if isinstance(examples, PrefixedSet):
+        for batch in prefixed_batches(examples, config.batch, rng):
+            loss, tokens = prefixed_loss(torch, model, examples, batch, pad)
+            yield loss, tokens, len(batch)
+    else:
+        for rows in _batches(examples, config.batch, rng):
+            ids, labels, mask = _collate(torch, rows, pad, device)
+            loss = model(input_ids=ids, attention_mask=mask, labels=labels).loss
+            yield loss, int(mask.sum().item()), len(rows)
+
+
 def _train(
     torch: Any,
     model: Any,
-    examples: list[tuple[list[int], list[int]]],
+    examples: Examples,
     config: TrainConfig,
     pad: int,
-) -> tuple[list[float], int, float]:
-    """The optimisation loop (AdamW, warm-up then cosine); (losses, tokens seen, seconds)."""
+) -> tuple[list[float], int, int, float]:
+    """The optimisation loop (AdamW, warm-up then cosine); (losses, tokens, examples, seconds)."""
     from tqdm import tqdm
 
-    device = next(model.parameters()).device
     optimizer = torch.optim.AdamW(
         [p for p in model.parameters() if p.requires_grad], lr=config.lr, weight_decay=0.0
     )
@@ -149,26 +167,26 @@ def _train(
         return 0.5 * (1 + math.cos(math.pi * (step - warm) / max(1, steps - warm)))
 
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, schedule)
-    batches = _batches(examples, config.batch, random.Random(config.seed))
+    batches = _steps(torch, model, examples, config, pad)
     model.train()
     losses: list[float] = []
-    tokens = 0
+    tokens = seen = 0
     started = time.perf_counter()
     bar = tqdm(range(steps), desc="training", unit="step")
     for step in bar:
-        ids, labels, mask = _collate(torch, next(batches), pad, device)
-        loss = model(input_ids=ids, attention_mask=mask, labels=labels).loss
+        loss, covered, size = next(batches)
+        seen += size
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         optimizer.step()
         scheduler.step()
         optimizer.zero_grad()
         losses.append(float(loss.item()))
-        tokens += int(mask.sum().item())
+        tokens += covered
         bar.set_postfix(loss=f"{losses[-1]:.3f}")
         if step + 1 == _MEASURED and steps > _MEASURED:
             bar.write(_estimate(steps, (time.perf_counter() - started) / _MEASURED))
-    return losses, tokens, time.perf_counter() - started
+    return losses, tokens, seen, time.perf_counter() - started
 
 
 def run(
@@ -245,12 +263,15 @@ def fit(
             raise UserError(f"--from {start}: not an adapter for {base.name} ({why})") from None
     model = model.to(device)
     trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
-    examples = [_encode(tokenizer, r, recipe.train.max_length) for r in train]
-    if len(examples) < recipe.train.batch:
-        raise UserError(
-            f"only {len(examples)} training examples for batches of {recipe.train.batch}"
-        )
-    losses, tokens, train_s = _train(torch, model, examples, recipe.train, _pad_id(tokenizer))
+    examples: Examples
+    if recipe.train.shared_prefix:
+        examples = encode_prefixed(tokenizer, train, recipe.train.max_length)
+    else:
+        examples = [_encode(tokenizer, r, recipe.train.max_length) for r in train]
+    count = len(examples.examples if isinstance(examples, PrefixedSet) else examples)
+    if count < recipe.train.batch:
+        raise UserError(f"only {count} training examples for batches of {recipe.train.batch}")
+    losses, tokens, seen, train_s = _train(torch, model, examples, recipe.train, _pad_id(tokenizer))
     model.save_pretrained(str(out / "adapter"))
     report: dict[str, Any] = {
         "base": {"path": str(base), **asdict(recipe.base)},
@@ -259,10 +280,13 @@ def fit(
         "device": device,
         "threads": torch.get_num_threads(),
         "trainable_parameters": trainable,
-        "examples": len(examples),
+        "examples": count,
+        "shared_prefix": recipe.train.shared_prefix,
         "steps": recipe.train.steps,
         "tokens": tokens,
         "tokens_per_s": round(tokens / train_s, 1),
+        "examples_seen": seen,
+        "examples_per_s": round(seen / train_s, 2),
         "load_s": round(load_s, 1),
         "train_s": round(train_s, 1),
         "total_s": round(time.perf_counter() - started, 1),

@@ -48,6 +48,7 @@ class TrainConfig:
     max_length: int = 320
     device: str = "auto"
     threads: int = 0
+    shared_prefix: bool = False  # one home per batch, its system part evaluated once (prefix.py)
 
 
 @dataclass(frozen=True)
