@@ -268,13 +268,14 @@ class UnderstandingConfig(_Section):
         "the embedded models are tiny and often wrong (bench/llm.py).",
     )
     llm_model: str = Field(default="smollm2-135m-instruct-q4_1", description="Catalog name.")
-    llm_adapter: Path | None = Field(
-        default=None,
-        description="GGUF LoRA adapter for llm_model made by `assistant train run`: the "
-        "model then gets the short prompt it was trained on, no few-shot block.",
+    llm_adapter: str = Field(
+        default="auto",
+        description="'auto': the adapter shipped for llm_model (models/catalog.toml), if any; "
+        "'off': none (a few-shot prompt); or the path of a GGUF LoRA adapter from "
+        "`assistant train`. With an adapter the model gets the short prompt it was trained on.",
     )
     llm_adapter_sha256: str | None = Field(
-        default=None, description="The adapter's sha256 (its report.json): checked at load."
+        default=None, description="A path adapter's sha256 (its report.json): checked at load."
     )
     llm_threads: int = Field(default=0, ge=0, le=64, description="CPU threads (0: all cores).")
     llm_context: int = Field(default=2048, ge=256, le=32768, description="Context size.")

@@ -114,13 +114,17 @@ def test_the_tuned_prompt_is_the_one_it_was_trained_on(tiny_run: Path) -> None:
 
 
 def test_an_adapter_is_checked_before_use(tmp_path: Path) -> None:
+    model = "smollm2-135m-instruct-q4_1"
     adapter = tmp_path / "adapter.gguf"
     with pytest.raises(UserError, match="no such file"):
-        checked_adapter(adapter, None)
+        checked_adapter(model, str(adapter), None)
     adapter.write_bytes(b"GGUF not really")
     with pytest.raises(UserError, match="sha256 differs"):
-        checked_adapter(adapter, "0" * 64)
-    assert checked_adapter(adapter, sha256_file(adapter).upper()) == adapter
+        checked_adapter(model, str(adapter), "0" * 64)
+    assert checked_adapter(model, str(adapter), sha256_file(adapter).upper()) == adapter
+    assert checked_adapter(model, "off", None) is None
+    # A model the project ships no adapter for gets its few-shot prompt.
+    assert checked_adapter("gemma3-270m-q4_k_m", "auto", None) is None
 
 
 def test_train_home_adapts_the_tiny_adapter_to_this_homes_names(

@@ -496,3 +496,15 @@ def test_compound_connectors_come_from_the_language() -> None:
     assert english.split("turn on the sandy lamp") == ["turn on the sandy lamp"]
     korean = CompoundSplitter(load_replies("ko").compound_connectors, home())
     assert korean.split("거실 불 켜고 그리고 선풍기 꺼") == ["거실 불 켜고 그리고 선풍기 꺼"]
+
+
+def test_a_did_you_mean_question_reads_like_speech() -> None:
+    from assistant.understanding.outcome import describe_call
+
+    assert describe_call(IntentCall("HassTurnOn", {"area": "Bedroom", "domain": "light"})) == (
+        "turn on the lights in the Bedroom"
+    )
+    off = IntentCall("HassTurnOff", {"floor": "Upstairs", "domain": "fan"})
+    assert describe_call(off) == "turn off the fans Upstairs"
+    dim = IntentCall("HassLightSet", {"name": "Floor Lamp", "brightness": 30})
+    assert describe_call(dim) == "light set Floor Lamp, brightness 30"

@@ -71,11 +71,41 @@ class ModelEntry(_Record):
         return bool(self.files)
 
 
+SHIPPED_DIR = Path(__file__).resolve().parents[1] / "data"
+"""Where the package's own artifacts (the shipped adapters) live."""
+
+
+class AdapterEntry(_Record):
+    """A LoRA adapter trained by the project (`assistant train`) and shipped in the package."""
+
+    name: str = Field(pattern=r"^[A-Za-z0-9._-]+$")
+    base: str = Field(description="The [[model]] it was trained for.")
+    file: str = Field(description="Path inside assistant/data.")
+    size: int = Field(gt=0)
+    sha256: str = Field(pattern="^[0-9a-f]{64}$", description="Checked at every load.")
+    config: str = Field(description="The training config that made it (repository path).")
+    data_sha256: str = Field(
+        pattern="^[0-9a-f]{64}$", description="sha256 of the train.jsonl it was trained on."
+    )
+    description: str = ""
+    default: bool = Field(default=False, description="Loaded by default for its base.")
+
+    @property
+    def path(self) -> Path:
+        """The shipped file."""
+        return SHIPPED_DIR / self.file
+
+
 class Catalog(_Record):
     """All models, in catalog order."""
 
     model: tuple[ModelEntry, ...] = ()
+    adapter: tuple[AdapterEntry, ...] = ()
     source: Path | None = None
+
+    def adapter_for(self, base: str) -> AdapterEntry | None:
+        """The default shipped adapter for the model `base`, if there is one."""
+        return next((a for a in self.adapter if a.base == base and a.default), None)
 
     def get(self, name: str) -> ModelEntry:
         """The entry called `name`; UserError listing the known names otherwise."""
@@ -128,4 +158,7 @@ def load_catalog(path: Path | None = None) -> Catalog:
     duplicates = sorted({n for n in names if names.count(n) > 1})
     if duplicates:
         raise UserError(f"{path}: duplicate model names: {', '.join(duplicates)}")
+    orphans = sorted(a.name for a in catalog.adapter if a.base not in names)
+    if orphans:
+        raise UserError(f"{path}: adapters for no [[model]] in the catalog: {', '.join(orphans)}")
     return catalog.model_copy(update={"source": path})

@@ -23,17 +23,36 @@ from assistant.understanding.sentences import load_templates
 log = logging.getLogger(__name__)
 
 
-def checked_adapter(adapter: Path | None, sha256: str | None) -> Path | None:
-    """The configured LoRA adapter, after checking that it is the file meant."""
-    if adapter is None:
-        return None
+def checked_adapter(model: str, adapter: str, sha256: str | None) -> Path | None:
+    """The LoRA adapter `[understanding] llm_adapter` names for `model`, checked.
+
+    "auto" is the adapter the catalog ships for the model (none for a model
+    without one), verified against the catalog's sha256; "off" is none; any
+    other value is a path, verified against `sha256` when that is given.
+    """
     from assistant.models.hashing import sha256_file
 
-    if not adapter.is_file():
-        raise UserError(f"[understanding] llm_adapter {adapter}: no such file")
-    if sha256 is not None and sha256_file(adapter) != sha256.lower():
-        raise UserError(f"[understanding] llm_adapter {adapter}: sha256 differs from the config's")
-    return adapter
+    if adapter == "off":
+        return None
+    if adapter == "auto":
+        from assistant.models.catalog import load_catalog
+
+        entry = load_catalog().adapter_for(model)
+        if entry is None:
+            return None
+        if not entry.path.is_file() or sha256_file(entry.path) != entry.sha256:
+            raise UserError(
+                f"the shipped adapter {entry.name} ({entry.path}) is missing or differs from "
+                "models/catalog.toml: reinstall the assistant, or set "
+                '[understanding] llm_adapter = "off"'
+            )
+        return entry.path
+    path = Path(adapter).expanduser()
+    if not path.is_file():
+        raise UserError(f"[understanding] llm_adapter {path}: no such file")
+    if sha256 is not None and sha256_file(path) != sha256.lower():
+        raise UserError(f"[understanding] llm_adapter {path}: sha256 differs from the config's")
+    return path
 
 
 def make_fallback(settings: Settings, foreground: Foreground | None = None) -> Fallback | None:
@@ -73,7 +92,7 @@ def _local_model(settings: Settings, foreground: Foreground | None) -> LlmBacken
         from assistant.understanding.llm_process import LlmProcess
 
         path = ModelStore.from_settings(settings).locate(config.llm_model)
-        adapter = checked_adapter(config.llm_adapter, config.llm_adapter_sha256)
+        adapter = checked_adapter(config.llm_model, config.llm_adapter, config.llm_adapter_sha256)
         # In its own process: llama.cpp and Silero VAD cannot share one (libggml).
         return LlmProcess(
             path,

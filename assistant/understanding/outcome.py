@@ -126,11 +126,27 @@ def join_replies(replies: Sequence[str]) -> str:
     return " ".join(p if p[-1] in ".!?" else p + "." for p in parts)
 
 
+_KINDS = {"light": "lights", "switch": "switches", "climate": "thermostats"}
+
+
 def describe_call(call: IntentCall) -> str:
-    """An intent call in words, for "Did you mean ...?" ("turn off Back Door")."""
+    """An intent call in words, for "Did you mean ...?".
+
+    "turn off Back Door", "turn on the lights in the Bedroom", "light set
+    Floor Lamp, brightness 30".
+    """
     verb = re.sub(r"(?<!^)(?=[A-Z])", " ", call.intent.removeprefix("Hass")).lower()
-    parts = [
-        str(value) if key in ("name", "area", "floor") else f"{key.replace('_', ' ')} {value}"
-        for key, value in call.slots.items()
-    ]
+    slots = dict(call.slots)
+    target = [str(slots.pop("name"))] if "name" in slots else []
+    if "domain" in slots:
+        domain = str(slots.pop("domain"))
+        target.append("the " + _KINDS.get(domain, domain.replace("_", " ") + "s"))
+    if "area" in slots:
+        target.append(f"in the {slots.pop('area')}" if target else str(slots.pop("area")))
+    if "floor" in slots:
+        floor = str(slots.pop("floor"))
+        where = f"on the {floor}" if "floor" in floor.lower() else floor  # "Upstairs"
+        target.append(where if target else floor)
+    parts = [" ".join(target)] if target else []
+    parts += [f"{key.replace('_', ' ')} {value}" for key, value in slots.items()]
     return " ".join([verb, ", ".join(parts)]).strip()
