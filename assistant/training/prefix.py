@@ -9,7 +9,7 @@ the adapter will see at run time), its cache is repeated for the batch, and
 only the sentences and answers are trained through.  The adapter's weights
 are shared by every position, so they still learn from the answer tokens;
 what is lost is only the gradient that would flow through the prefix's own
-activations.  On 2 CPU cores this trains about 3-4 times as many examples
+activations.  On 2 CPU cores this trains about 3 times as many examples
 per hour as the full sequences (the numbers are in the run's report).
 """
 
