@@ -132,7 +132,7 @@ Examples = list[tuple[list[int], list[int]]] | PrefixedSet
 
 
 def _steps(torch: Any, model: Any, examples: Examples, config: TrainConfig, pad: int) -> Any:
-    """Endless (loss, tokens) of the batches, full sequences or with shared prefixes."""
+    """Endless (loss, tokens, examples) per batch: whole sequences, or with shared prefixes."""
     rng = random.Random(config.seed)
     device = next(model.parameters()).device
     if isinstance(examples, PrefixedSet):
