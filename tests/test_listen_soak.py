@@ -1,7 +1,14 @@
 """Soak: 300 utterances through one `assistant listen -` process.
 
-No failures, and the resident memory after 300 files is within 10% of what
-it was once warmed up (after the first 20): nothing grows per utterance.
+No failures, and nothing grows per utterance: the resident size is read
+after every file, and the highest of the last 80 files is within 10% of the
+highest of the 80 after the warm-up (files 21-100).  One reading is not
+enough: from one file to the next the size swings by ~45 MB (13%), buffers
+given back to the system or kept, so comparing the reading after file 20
+with the one after file 300 failed CI (336 -> 387 MiB) on a process whose
+ceiling did not move (here: every reading after the warm-up within 325-376
+MiB).  A steady leak of 200 kB per file, ~200 files apart, still lifts the
+ceiling by ~40 MB (11%).
 """
 
 from __future__ import annotations
@@ -24,6 +31,7 @@ pytestmark = pytest.mark.slow
 
 UTTERANCES = 300
 WARM_UP = 20
+WINDOW = 80
 
 SENTENCES = [
     ("turn on the kitchen light", "en-us"),
@@ -59,7 +67,7 @@ async def test_three_hundred_utterances_in_one_process(tmp_path: Path, broker: B
     ]
     env = {k: v for k, v in os.environ.items() if not k.startswith("ASSISTANT_")}
     results: list[dict[str, object]] = []
-    rss: dict[int, int] = {}
+    rss: list[int] = []
     async with Fleet(load_example_home(), MqttConfig(host=broker.host, port=broker.port), prefix):
         proc = await asyncio.create_subprocess_exec(
             sys.executable,
@@ -87,16 +95,18 @@ async def test_three_hundred_utterances_in_one_process(tmp_path: Path, broker: B
                 line = await proc.stdout.readline()
                 assert line, f"listen stopped after {index} files"
                 results.append(json.loads(line))
-                if index + 1 in (WARM_UP, UTTERANCES):
-                    rss[index + 1] = _rss_kib(proc.pid)
+                rss.append(_rss_kib(proc.pid))
             proc.stdin.close()
             await proc.wait()
     assert proc.returncode == 0
     failures = [r for r in results if r.get("error") or not r.get("actions")]
     assert failures == []
-    growth = (rss[UTTERANCES] - rss[WARM_UP]) / rss[WARM_UP]
+    early = max(rss[WARM_UP : WARM_UP + WINDOW])
+    late = max(rss[-WINDOW:])
+    growth = (late - early) / early
     print(
-        f"RSS after {WARM_UP}: {rss[WARM_UP] / 1024:.0f} MiB, after {UTTERANCES}: "
-        f"{rss[UTTERANCES] / 1024:.0f} MiB ({growth:+.1%})"
+        f"RSS ceiling over files {WARM_UP + 1}-{WARM_UP + WINDOW}: {early / 1024:.0f} MiB, "
+        f"over the last {WINDOW}: {late / 1024:.0f} MiB ({growth:+.1%}); "
+        f"all readings {min(rss) / 1024:.0f}-{max(rss) / 1024:.0f} MiB"
     )
     assert growth < 0.10
