@@ -7,6 +7,7 @@ handlers' schemas, its validator and its grammar's output parser.  No torch.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,7 @@ from assistant.devices.entities import DOMAINS
 from assistant.errors import UserError
 from assistant.training.dataset import SPLITS, DataConfig, llm_schemas, write_dataset
 from assistant.training.homes import make_home
+from assistant.training.negatives import OTHER_HOMES, missing_names
 from assistant.training.recipe import load_recipe
 from assistant.understanding.calls import IntentCall
 from assistant.understanding.grammar import NONE_CALL, parse_output, render_calls
@@ -94,6 +96,28 @@ def test_negatives_have_no_call(dataset: dict[str, list[dict[str, Any]]]) -> Non
     assert missing, "no sentence about a device the home lacks"
 
 
+def test_a_device_the_home_lacks_is_asked_for_on_and_off_and_shares_no_word_with_it(
+    dataset: dict[str, list[dict[str, Any]]],
+) -> None:
+    # The shipped v1 model turned "switch off the karaoke machine" into a call on
+    # another device: training had only switched missing devices on.
+    missing = [r for rs in dataset.values() for r in rs if r["pattern"].startswith("none.missing")]
+    for record in missing:
+        home = make_home(record["home"], CONFIG.seed)
+        vocabulary = home.vocabulary()
+        said = {
+            w
+            for n in (*vocabulary.names, *vocabulary.areas, *vocabulary.floors)
+            for w in re.findall(r"[a-z]+", n.casefold())
+        }
+        device = next(m for m in missing_names(home) if m in record["text"])
+        assert not set(device.split()) & said, (device, record["text"])
+    train = {r["text"] for r in dataset["train"] if r["pattern"].startswith("none.missing")}
+    assert any(" off" in t for t in train)
+    assert any(" on" in t for t in train)
+    assert any(name.lower() in t for t in train for name in OTHER_HOMES)
+
+
 def test_every_domain_is_a_target(dataset: dict[str, list[dict[str, Any]]]) -> None:
     covered: set[str] = set()
     for records in dataset.values():
@@ -137,3 +161,19 @@ def test_committed_training_configs_load_and_bad_ones_say_why(tmp_path: Path) ->
     bad.write_text('[base]\ncatalog = "x"\nfile = "y"\nsha256 = "z"\n[lora]\nrnak = 4\n')
     with pytest.raises(UserError, match=r"\[lora\] has unknown key\(s\) rnak"):
         load_recipe(bad)
+
+
+def test_a_config_that_goes_on_from_a_missing_adapter_says_so_before_any_work(
+    tmp_path: Path,
+) -> None:
+    from assistant.training.finetune import run
+
+    text = (ROOT / "models/training/smollm2-lora-cpu-v2.toml").read_text(encoding="utf-8")
+    recipe_path = tmp_path / "v2.toml"
+    recipe_path.write_text(
+        text.replace('"build/training/smollm2-lora-cpu/adapter"', f'"{tmp_path / "nowhere"}"')
+    )
+    recipe = load_recipe(recipe_path)
+    with pytest.raises(UserError, match=r"\[train\] start = .*nowhere: not a peft adapter"):
+        run(recipe, tmp_path / "out")
+    assert not (tmp_path / "out" / "data").exists()

@@ -195,22 +195,23 @@ def run(
     """Train the adapter of `recipe` into `out`; the report (also written as report.json)."""
     out.mkdir(parents=True, exist_ok=True)
     base = locate_base(recipe, base)
+    start = check_start(Path(recipe.train.start), "[train] start =") if recipe.train.start else None
     data_dir = data_dir or out / "data"
     manifest = write_dataset(recipe.data, data_dir)
     train = [json.loads(line) for line in (data_dir / "train.jsonl").open(encoding="utf-8")]
-    return fit(recipe, out, train, base=base, data=manifest)
+    return fit(recipe, out, train, base=base, data=manifest, start=start)
 
 
-def check_start(start: Path) -> Path:
+def check_start(start: Path, flag: str = "--from") -> Path:
     """`start` if it is a peft adapter directory (what `fit` can go on training), else UserError."""
     if start.is_file() and start.suffix == ".gguf":
         raise UserError(
-            f"--from {start}: a GGUF adapter cannot be trained further; give the adapter/ "
+            f"{flag} {start}: a GGUF adapter cannot be trained further; give the adapter/ "
             "directory next to it (the peft adapter of the same run)"
         )
     if not (start / "adapter_config.json").is_file():
         raise UserError(
-            f"--from {start}: not a peft adapter directory (no adapter_config.json); "
+            f"{flag} {start}: not a peft adapter directory (no adapter_config.json); "
             "give the adapter/ directory of a `train run` or `train home` output"
         )
     return start

@@ -7,6 +7,7 @@ come in families of wordings split by ``pattern_split``.
 from __future__ import annotations
 
 import random
+import re
 
 from .homes import Home
 from .paraphrase import pattern_split
@@ -28,11 +29,30 @@ MISSING_DEVICES = (
     "sauna", "hot tub", "aquarium light", "pool pump", "espresso grinder", "record player",
     "snow melter", "chicken coop door", "wine fridge", "treadmill", "karaoke machine",
     "heated driveway", "bird feeder", "dog door", "pizza oven", "tesla charger",
+    "dishwasher", "washing machine", "tumble dryer", "microwave", "fireplace", "jacuzzi",
+    "baby monitor", "projector", "games console", "stereo", "heated floor", "air fryer",
+    "ice maker", "bread maker", "water heater", "pond pump", "electric car", "sound bar",
 )  # fmt: skip
+# Devices other synthetic homes have ("Kettle"): specific things, not kinds
+# ("heating", "vacuum"), which a home may well mean by another device of its own.
+OTHER_HOMES = (
+    "Kettle", "Printer", "Christmas Tree", "Fountain", "Electric Blanket", "Fish Tank Pump",
+    "Towel Warmer", "Dehumidifier", "Coffee Machine", "Lava Lamp", "Skylight", "Patio Awning",
+    "Driveway Gate", "Garden Tap", "Irrigation Valve", "Tower Fan", "Sprinkler", "Fairy Lights",
+)  # fmt: skip
+# Every seventh wording from the second is test, from the fourth dev (pattern_split):
+# new ones go at the end, so the old ones keep their split.
 MISSING_WORDINGS = (
     "turn on the {missing}", "switch off the {missing}", "start the {missing}",
     "open the {missing}", "is the {missing} on", "set the {missing} to 50 percent",
     "could you power up the {missing}",
+    "turn off the {missing}", "shut off the {missing}", "switch on the {missing}",
+    "close the {missing}", "kill the {missing}", "dim the {missing}", "stop the {missing}",
+    "put the {missing} on", "turn the {missing} off", "lock the {missing}",
+    "is the {missing} open", "fire up the {missing}", "turn the {missing} down",
+    "can you switch the {missing} off", "get the {missing} going", "unlock the {missing}",
+    "set the {missing} to half", "is the {missing} running", "cut the {missing}",
+    "the {missing} on please", "i want the {missing} off",
 )  # fmt: skip
 STATEMENTS = (
     "i bought a new lamp yesterday", "the old fan was so noisy", "my sister has smart blinds",
@@ -42,14 +62,26 @@ STATEMENTS = (
 GROUPS = {"chat": CHIT_CHAT, "topic": OTHER_TOPICS, "statement": STATEMENTS}
 
 
+def _words(text: str) -> set[str]:
+    return set(re.findall(r"[a-z]+", text.casefold()))
+
+
+def missing_names(home: Home) -> list[str]:
+    """Devices the home lacks that share no word with its names, aliases and areas."""
+    vocabulary = home.vocabulary()
+    said: set[str] = set()
+    for name in (*vocabulary.names, *vocabulary.areas, *vocabulary.floors):
+        said |= _words(name)
+    candidates = (*MISSING_DEVICES, *(n.lower() for n in OTHER_HOMES))
+    return [m for m in candidates if not _words(m) & said]
+
+
 def negative(home: Home, rng: random.Random, split: str) -> tuple[str, str] | None:
     """(pattern id, sentence) of one negative whose wording belongs to `split`."""
-    kind = rng.choice(("chat", "topic", "statement", "missing", "missing"))
+    kind = rng.choice(("chat", "topic", "statement", "missing", "missing", "missing"))
     if kind == "missing":
         wordings = [w for i, w in enumerate(MISSING_WORDINGS) if pattern_split(i) == split]
-        names = home.vocabulary().names
-        said = {n.casefold() for n in names}
-        missing = [m for m in MISSING_DEVICES if not any(word in said for word in m.split())]
+        missing = missing_names(home)
         if not wordings or not missing:
             return None
         index = MISSING_WORDINGS.index(rng.choice(wordings))

@@ -49,6 +49,7 @@ class TrainConfig:
     device: str = "auto"
     threads: int = 0
     shared_prefix: bool = False  # one home per batch, its system part evaluated once (prefix.py)
+    start: str = ""  # a peft adapter directory (another run's adapter/) to go on training
 
 
 @dataclass(frozen=True)
