@@ -117,16 +117,16 @@ def test_a_bad_from_is_one_clear_line(tmp_path: Path) -> None:
     missing = train_home(config, "--from", str(tmp_path / "nowhere"), "--out", str(tmp_path))
     assert missing.returncode == 2
     assert missing.stderr.strip().splitlines() == [
-        f"assistant: --from {tmp_path / 'nowhere'}: not a peft adapter directory "
-        "(no adapter_config.json); give the adapter/ directory of a `train run` or "
-        "`train home` output"
+        f"assistant: --from {tmp_path / 'nowhere'}: neither a GGUF adapter nor a peft adapter "
+        "directory (no adapter_config.json); give the adapter.gguf or adapter/ of a `train "
+        "run` or `train home` output, or 'shipped'"
     ]
     gguf = tmp_path / "adapter.gguf"
     gguf.write_bytes(b"GGUF")
     refused = train_home(config, "--from", str(gguf), "--out", str(tmp_path))
     assert refused.returncode == 2
     assert len(refused.stderr.strip().splitlines()) == 1
-    assert "a GGUF adapter cannot be trained further" in refused.stderr
+    assert f"--from {gguf}: not a readable GGUF file" in refused.stderr
     assert not (tmp_path / "adapter.gguf").with_name("report.json").exists()
 
 

@@ -27,6 +27,7 @@ from assistant.models.hashing import sha256_file
 from assistant.training.dataset import DataConfig, llm_schemas
 from assistant.training.finetune import locate_base
 from assistant.training.format import prompt_text
+from assistant.training.from_gguf import gguf_to_peft
 from assistant.training.homes import make_home
 from assistant.training.recipe import load_recipe
 from assistant.understanding.factory import checked_adapter
@@ -127,15 +128,35 @@ def test_an_adapter_is_checked_before_use(tmp_path: Path) -> None:
     assert checked_adapter("gemma3-270m-q4_k_m", "auto", None) is None
 
 
-def test_train_home_adapts_the_tiny_adapter_to_this_homes_names(
+def test_a_gguf_adapter_turns_back_into_the_peft_adapter_it_was_made_from(
     tiny_run: Path, tmp_path: Path
 ) -> None:
+    from safetensors.torch import load_file
+
+    back = gguf_to_peft(tiny_run / "adapter.gguf", tiny_run / "base-hf", tmp_path / "back")
+    made = json.loads((tiny_run / "adapter" / "adapter_config.json").read_text("utf-8"))
+    again = json.loads((back / "adapter_config.json").read_text("utf-8"))
+    assert again["r"] == made["r"]
+    assert again["lora_alpha"] == made["lora_alpha"]
+    assert sorted(again["target_modules"]) == sorted(made["target_modules"])
+    original = load_file(str(tiny_run / "adapter" / "adapter_model.safetensors"))
+    restored = load_file(str(back / "adapter_model.safetensors"))
+    assert sorted(original) == sorted(restored)
+    assert any(".k_proj.lora_B" in key for key in original)  # the re-ordered rows
+    for key, tensor in original.items():
+        want, got = tensor.float(), restored[key].float()
+        # f16 in the GGUF: equal to its rounding, rows in the same order.
+        assert (want - got).abs().max() <= 2e-3 * want.abs().max(), key
+
+
+def test_train_home_goes_on_from_the_shipped_adapter_to_this_homes_names(tmp_path: Path) -> None:
     config = home_config(tmp_path)
     recipe = tmp_path / "home.toml"  # small batches: this proves the step, not the quality
     recipe.write_text(re.sub(r"(?m)^batch = \d+", "batch = 2", HOME.read_text("utf-8")), "utf-8")
     out = tmp_path / "home"
     result = train_home(
-        config, "--recipe", str(recipe), "--from", str(tiny_run / "adapter"), "--out", str(out),
+        # The package ships only the GGUF adapter: it is turned back into a peft one first.
+        config, "--recipe", str(recipe), "--from", "shipped", "--out", str(out),
         "--steps", "3", "--examples", "12", "--heldout", "1",
     )  # fmt: skip
     assert result.returncode == 0, result.stderr[-2000:]
@@ -147,7 +168,9 @@ def test_train_home_adapts_the_tiny_adapter_to_this_homes_names(
     assert f'llm_adapter_sha256 = "{sha}"' in result.stdout
     assert report["adapter_gguf"]["sha256"] == sha
     assert "s/step over the first 2 steps; 1 more steps take about" in result.stdout
-    assert report["from"] == str(tiny_run / "adapter")
+    shipped = checked_adapter(load_recipe(HOME).base.catalog, "auto", None)
+    assert report["from"] == str(shipped)
+    assert (out / "start" / "adapter_model.safetensors").is_file()
     assert report["steps"] == len(report["losses"]) == 3
     assert report["check"]["tried"] == 1
 

@@ -67,7 +67,10 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     )
     home.add_argument("--recipe", type=Path, default=HOME_RECIPE, help="training TOML config")
     home.add_argument(
-        "--from", dest="start", type=Path, help="peft adapter directory to go on from (adapter/)"
+        "--from",
+        dest="start",
+        type=Path,
+        help="adapter to go on from: 'shipped', an adapter.gguf, or a peft adapter/ directory",
     )
     home.add_argument("--out", type=Path, help="output directory (default: the recipe's)")
     home.add_argument("--base", type=Path, help="base GGUF (default: from its package)")
@@ -176,7 +179,7 @@ def _home(args: argparse.Namespace, settings: Settings) -> int:
     from assistant.training.check import check_adapter
     from assistant.training.finetune import check_start, fit, locate_base, write_report
 
-    start = check_start(args.start) if args.start else None
+    start = check_start(_shipped(recipe, args.start)) if args.start else None
     base = locate_base(recipe, args.base)
     data = _home_data(args, settings, recipe)
     out = _home_out(args, recipe)
@@ -195,6 +198,18 @@ def _home(args: argparse.Namespace, settings: Settings) -> int:
     print(f"llm_adapter = {json.dumps(str(gguf))}")
     print(f'llm_adapter_sha256 = "{report["adapter_gguf"]["sha256"]}"')
     return 0
+
+
+def _shipped(recipe: Recipe, start: Path) -> Path:
+    """`--from shipped`: the adapter the package ships for the recipe's base, checked."""
+    if str(start) != "shipped":
+        return start
+    from assistant.understanding.factory import checked_adapter
+
+    path = checked_adapter(recipe.base.catalog, "auto", None)
+    if path is None:
+        raise UserError(f"--from shipped: no adapter ships for {recipe.base.catalog}")
+    return path
 
 
 def _check(args: argparse.Namespace, settings: Settings) -> int:

@@ -203,16 +203,17 @@ def run(
 
 
 def check_start(start: Path, flag: str = "--from") -> Path:
-    """`start` if it is a peft adapter directory (what `fit` can go on training), else UserError."""
+    """`start` if fit can train it further (a peft adapter directory, a GGUF adapter)."""
     if start.is_file() and start.suffix == ".gguf":
-        raise UserError(
-            f"{flag} {start}: a GGUF adapter cannot be trained further; give the adapter/ "
-            "directory next to it (the peft adapter of the same run)"
-        )
+        from .from_gguf import open_adapter
+
+        open_adapter(start, flag)
+        return start  # turned back into a peft adapter by fit (from_gguf.py)
     if not (start / "adapter_config.json").is_file():
         raise UserError(
-            f"{flag} {start}: not a peft adapter directory (no adapter_config.json); "
-            "give the adapter/ directory of a `train run` or `train home` output"
+            f"{flag} {start}: neither a GGUF adapter nor a peft adapter directory (no "
+            "adapter_config.json); give the adapter.gguf or adapter/ of a `train run` or "
+            "`train home` output, or 'shipped'"
         )
     return start
 
@@ -256,9 +257,14 @@ def fit(
         )
         model = get_peft_model(model, lora)
     else:
+        peft_dir = start
+        if start.suffix == ".gguf":
+            from .from_gguf import gguf_to_peft
+
+            peft_dir = gguf_to_peft(start, out / "base-hf", out / "start")
         # The adapter's own shape (rank, targets) wins over [lora].
         try:
-            model = PeftModel.from_pretrained(model, str(check_start(start)), is_trainable=True)
+            model = PeftModel.from_pretrained(model, str(check_start(peft_dir)), is_trainable=True)
         except (RuntimeError, ValueError, KeyError) as error:  # another base's adapter
             why = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
             raise UserError(f"--from {start}: not an adapter for {base.name} ({why})") from None
