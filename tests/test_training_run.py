@@ -84,6 +84,13 @@ def test_the_run_writes_an_adapter_with_its_sha256_and_learns(tiny_run: Path) ->
     assert report["loss_last_10"] < 0.7 * report["loss_first"]
     # What made it is kept beside it.
     assert (tiny_run / "config.toml").read_text(encoding="utf-8") == TINY.read_text("utf-8")
+    # Nothing of the machine that trained it travels in the adapter's metadata.
+    from gguf import GGUFReader
+
+    fields = GGUFReader(str(adapter)).fields
+    text = " ".join(str(f.contents()) for k, f in fields.items() if not k.startswith("GGUF"))
+    assert str(Path(sys.prefix)) not in text
+    assert "site-packages" not in text
 
 
 def test_the_runtime_model_loads_the_adapter_and_its_answers_parse(

@@ -280,6 +280,9 @@ def fit(
         raise UserError(f"only {count} training examples for batches of {recipe.train.batch}")
     losses, tokens, seen, train_s = _train(torch, model, examples, recipe.train, _pad_id(tokenizer))
     model.save_pretrained(str(out / "adapter"))
+    # peft's generated model card names the base by its local path, and llama.cpp's
+    # converter copies that into the GGUF's metadata: a shipped file would carry it.
+    (out / "adapter" / "README.md").unlink(missing_ok=True)
     report: dict[str, Any] = {
         "base": {"path": str(base), **asdict(recipe.base)},
         "from": str(start) if start else None,
