@@ -128,6 +128,14 @@ async def test_compound_part_takes_the_first_parts_room() -> None:
     assert did(executor) == {("light.kitchen_ceiling", "turn_off"), ("fan.extractor", "turn_off")}
 
 
+async def test_compound_whose_last_word_says_what_to_do() -> None:
+    # Alone, "the bedroom lamp" matches Home Assistant's bare-name template,
+    # which turns it on: the closing "off" is every part's.
+    understanding, executor = make()
+    await understanding.process("the bedroom lamp and the ceiling fan off")
+    assert did(executor) == {("light.bedroom_lamp", "turn_off"), ("fan.ceiling", "turn_off")}
+
+
 async def test_compound_with_two_verbs() -> None:
     understanding, executor = make()
     await understanding.process("turn on the bedroom lamp and open the office blind")
@@ -356,6 +364,18 @@ async def test_the_llm_prompt_is_prepared_at_start_and_again_after_the_devices_c
     assert len(model.warmed) == 2
     assert "Guest Lamp 4" in model.warmed[1]
     understanding.close()
+
+
+async def test_a_models_call_on_a_cover_is_answered_as_home_assistant_answers_covers() -> None:
+    # The model's HassTurnOff carries no response name: Home Assistant's default
+    # one knows no covers and said "Turned off None".
+    model = ScriptedModel(
+        {"pull down the office blind": [IntentCall("HassTurnOff", {"name": "Office Blind"})]}
+    )
+    understanding, executor = make(llm_mode="fallback", fallback=model)
+    outcome = await understanding.process("pull down the office blind")
+    assert did(executor) == {("cover.blind", "close")}
+    assert outcome.reply == "Closing"
 
 
 async def test_llm_fallback_is_validated() -> None:

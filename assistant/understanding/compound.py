@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 
 from assistant.devices.registry import Registry
 from assistant.understanding.matcher import TemplateMatch
-from assistant.understanding.outcome import Step, step_of, verb_prefix
+from assistant.understanding.outcome import Step, step_of, verb_prefix, verb_suffix
 
 __all__ = ["CompoundSplitter"]
 
@@ -50,8 +50,10 @@ class CompoundSplitter:
         first = match(parts[0], area)
         if first is None:
             return []
-        steps = [step_of(first)]
         verb = verb_prefix(parts[0], first)
+        if not verb:
+            parts, first = self._closing_word(parts, first, match, area)
+        steps = [step_of(first)]
         # "...the kitchen light and the fan" means the kitchen's fan: the first
         # part's room is the context of the rest.
         area = self._area_of(first) or area
@@ -64,6 +66,26 @@ class CompoundSplitter:
                 return []
             steps.append(step_of(found))
         return steps
+
+    @staticmethod
+    def _closing_word(
+        parts: list[str], first: TemplateMatch, match: Match, area: str | None
+    ) -> tuple[list[str], TemplateMatch]:
+        """ "the lamp and the fan off": the last part's closing words are every part's.
+
+        Alone, "the lamp" may match a command of its own (Home Assistant's
+        templates turn a bare name on), the opposite of what was said.
+        """
+        last = match(parts[-1], area)
+        suffix = verb_suffix(parts[-1], last) if last is not None else ""
+        for words in dict.fromkeys((suffix, suffix.split()[0] if suffix else "")):
+            if not words:
+                continue
+            closed = [f"{p} {words}" for p in parts[:-1]]
+            found = match(closed[0], area)
+            if found is not None and last is not None and found.intent == last.intent:
+                return [*closed, parts[-1]], found
+        return parts, first
 
     def _area_of(self, match: TemplateMatch) -> str | None:
         area = match.slots.get("area")

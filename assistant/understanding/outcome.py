@@ -115,6 +115,19 @@ def verb_prefix(text: str, match: TemplateMatch) -> str:
     return " ".join(words)
 
 
+def verb_suffix(text: str, match: TemplateMatch) -> str:
+    """The words after the last named thing: "off" in "the fan off"."""
+    lowered = text.casefold()
+    ends = [
+        lowered.find(t.casefold()) + len(t)
+        for k, t in match.texts.items()
+        if k in ("name", "area", "floor", "domain", "device_class")
+        and t
+        and t.casefold() in lowered
+    ]
+    return " ".join(text[max(ends) :].split()) if ends else ""
+
+
 def step_of(match: TemplateMatch) -> Step:
     return Step(IntentCall(match.intent, dict(match.slots)), dict(match.texts), match.response)
 

@@ -7,6 +7,7 @@ entity acted on or asked about) and ``query.matched`` / ``query.unmatched``.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -111,7 +112,8 @@ def reply_for(
     `done` is said when the intent has no template (or it renders empty).
     """
     templates = responses.get(ctx.intent, {})
-    template = templates.get(ctx.response or step.response or "default") or templates.get("default")
+    key = ctx.response or step.response or _domain_key(ctx, templates) or "default"
+    template = templates.get(key) or templates.get("default")
     if template is None:
         return done
     slots: dict[str, Any] = {
@@ -120,4 +122,20 @@ def reply_for(
     slots.update(ctx.speech_slots)
     matched = [TemplateState(e, registry.state(e.entity_id)) for e in ctx.matched]
     unmatched = [TemplateState(e, registry.state(e.entity_id)) for e in ctx.unmatched]
-    return render(template, slots, matched, unmatched) or done
+    text = render(template, slots, matched, unmatched)
+    # A template that had nothing for this case renders None ("Turned off None").
+    return done if not text or re.search(r"\bNone\b", text) else text
+
+
+def _domain_key(ctx: IntentContext, templates: Mapping[str, str]) -> str | None:
+    """The response a template sentence about these devices would name ("cover", "lock").
+
+    A model's call carries no response name; Home Assistant's sentences for
+    covers, locks and valves under HassTurnOn/Off name their own ("Closing").
+    """
+    domains = {e.domain for e in ctx.matched}
+    if len(domains) == 1:
+        domain = domains.pop()
+        if domain in templates:
+            return domain
+    return None
