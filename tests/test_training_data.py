@@ -174,6 +174,8 @@ def test_a_config_that_goes_on_from_a_missing_adapter_says_so_before_any_work(
         text.replace('"build/training/smollm2-lora-cpu/adapter"', f'"{tmp_path / "nowhere"}"')
     )
     recipe = load_recipe(recipe_path)
-    with pytest.raises(UserError, match=r"\[train\] start = .*nowhere: not a peft adapter"):
+    with pytest.raises(
+        UserError, match=r"\[train\] start = .*nowhere: neither a GGUF adapter nor a peft"
+    ):
         run(recipe, tmp_path / "out")
     assert not (tmp_path / "out" / "data").exists()
