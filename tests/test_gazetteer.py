@@ -226,3 +226,27 @@ def test_a_command_with_a_reversing_word_left_over_is_left_to_the_model(
     # The matcher reads these as "turn on" and "start": words it could not
     # place say the opposite, so acting would do the wrong thing.
     assert stage.understand(text, origin_key="cli").passed
+
+
+LOCK = IntentCall("HassTurnOn", {"name": "Front Door"})
+CLOSE = IntentCall("HassTurnOff", {"name": "Bedroom Curtains"})
+
+
+@pytest.mark.parametrize(
+    ("text", "call"),
+    [
+        ("make sure the front door is locked", LOCK),
+        ("please make sure the front door is secured", LOCK),
+        ("ensure the bedroom curtains are closed", CLOSE),
+    ],
+)
+def test_a_state_said_as_an_order_is_an_action(
+    stage: GazetteerStage, text: str, call: IntentCall
+) -> None:
+    # The matcher reads "make sure the front door is locked" as the question
+    # "is it locked"; said as an order, the user wants it locked.
+    result = stage.understand(text, origin_key="cli")
+    assert result.calls == (call,)
+    assert result.responses == (None,)
+    question = stage.understand("is the front door locked", origin_key="cli")
+    assert [c.intent for c in question.calls] == ["HassGetState"]

@@ -26,6 +26,7 @@ from assistant.understanding.calls import IntentCall, Vocabulary
 from assistant.understanding.gazetteer_home import (
     build_home,
     doubtful,
+    ordered_state,
     other_slots,
     target_key,
     targets_of_calls,
@@ -198,7 +199,7 @@ class GazetteerStage:
         if reading.accepted:
             if any(doubtful(frame, reading.tokens) for frame in reading.frames):
                 return PASS
-            return self._accepted(reading.frames, tuple(reading.targets))
+            return self._accepted(reading.frames, tuple(reading.targets), reading.tokens)
         if reading.ambiguous:
             return self._ambiguous(matcher, reading)
         code = reading.rejection_code
@@ -208,13 +209,19 @@ class GazetteerStage:
             return GazetteerResult(refusal=str(reading.response))
         return PASS
 
-    def _accepted(self, frames: Sequence[Any], targets: tuple[object, ...]) -> GazetteerResult:
+    def _accepted(
+        self, frames: Sequence[Any], targets: tuple[object, ...], tokens: Sequence[Any]
+    ) -> GazetteerResult:
         schemas = {s.name: s for s in self.handlers.schemas()}
         calls: list[IntentCall] = []
+        responses: list[str | None] = []
         for frame in frames:
             call = self._call(frame)
             if call is None:
                 return PASS
+            ordered = ordered_state(call, tokens)
+            responses.append(_response_key(frame) if ordered is None else None)
+            call = call if ordered is None else ordered
             schema = schemas.get(call.intent)
             if schema is not None and "domain" not in {slot.name for slot in schema.slots}:
                 # "the living room lights at 75%": the intent (HassLightSet)
@@ -229,11 +236,7 @@ class GazetteerStage:
                 # or a slot it does not take: the model may still know it.
                 log.debug("gazetteer call not taken: %s", exc)
                 return PASS
-        return GazetteerResult(
-            calls=tuple(calls),
-            responses=tuple(_response_key(f) for f in frames),
-            targets=targets,
-        )
+        return GazetteerResult(calls=tuple(calls), responses=tuple(responses), targets=targets)
 
     def _call(self, frame: Any) -> IntentCall | None:
         """A frame as the templates would give it: names, not ids."""
@@ -272,7 +275,7 @@ class GazetteerStage:
         if len(meanings) == 1 and not doubtful(tied[0], reading.tokens):
             # "the reading lamp in the bedroom" reads as the lamp by name, and by
             # name and room: two readings, one device, one action.
-            result = self._accepted([*reading.frames, tied[0]], ())
+            result = self._accepted([*reading.frames, tied[0]], (), reading.tokens)
             if result.passed:
                 return result
             targets = targets_of_calls(self.registry, result.calls)

@@ -27,6 +27,15 @@ _ACTS = frozenset(
     }
 )  # fmt: skip
 _TARGET_SLOTS = ("name", "area", "floor", "domain", "device_class")
+# "make sure the front door is locked": the matcher reads a state question, but
+# said as an order it asks for that state.  Words that may come before the order.
+_ORDERS = (("make", "sure"), ("ensure",))
+_BEFORE_ORDER = frozenset({"please", "um", "uh", "hey", "okay", "ok", "so", "oh", "can", "could",
+                           "would", "will", "you", "just"})  # fmt: skip
+_STATE_ACTIONS = {
+    "locked": "HassTurnOn", "unlocked": "HassTurnOff", "on": "HassTurnOn", "off": "HassTurnOff",
+    "open": "HassTurnOn", "closed": "HassTurnOff",
+}  # fmt: skip
 
 
 def build_home(registry: Registry) -> dict[str, Any]:
@@ -129,3 +138,18 @@ def doubtful(frame: Any, tokens: Sequence[Any]) -> bool:
     if frame.unexplained_important_tokens:
         return True
     return any(tokens[i].text in _REVERSING for i in frame.unexplained_unimportant_tokens)
+
+
+def ordered_state(call: IntentCall, tokens: Sequence[Any]) -> IntentCall | None:
+    """The action a state question said as an order asks for ("make sure X is locked")."""
+    if call.intent != "HassGetState":
+        return None
+    words = [str(t.text).casefold() for t in tokens]
+    while words and words[0] in _BEFORE_ORDER:
+        words.pop(0)
+    if not any(tuple(words[: len(order)]) == order for order in _ORDERS):
+        return None
+    intent = _STATE_ACTIONS.get(str(call.slots.get("state", "")).casefold())
+    if intent is None:
+        return None
+    return IntentCall(intent, {k: v for k, v in call.slots.items() if k in _TARGET_SLOTS})
