@@ -141,6 +141,29 @@ def test_everyday_speech_is_there(dataset: dict[str, list[dict[str, Any]]]) -> N
     assert any("fifty" in r["text"] or "forty" in r["text"] for r in records)
 
 
+def test_compounds_mix_commands_and_device_talk_asks_nothing(
+    dataset: dict[str, list[dict[str, Any]]],
+) -> None:
+    # v2 copied the first command's intent onto the second ("dim the floor lamp
+    # to 30 and draw the blinds" set the blinds' brightness), and "the old fan
+    # was so noisy" switched a fan off: compounds of two different commands,
+    # and talk about the home's own devices labelled as no call.
+    records = [r for records in dataset.values() for r in records]
+    mixed = [r for r in records if r["pattern"].startswith("two.any:")]
+    assert any(r["calls"][0]["intent"] != r["calls"][1]["intent"] for r in mixed)
+    assert all(len(r["calls"]) == 2 and r["calls"][0] != r["calls"][1] for r in mixed)
+    talk = [r for r in records if r["pattern"].startswith("none.device:")]
+    assert talk
+    assert all(r["calls"] == [] for r in talk)
+    for record in talk:
+        home = make_home(record["home"], CONFIG.seed)
+        names = {n.lower() for e in home.entities for n in (e.name, *e.aliases)}
+        assert any(name in record["text"] for name in names), record["text"]
+    timers = [r["calls"] for r in records if r["pattern"].startswith("timer.hours:")]
+    assert timers
+    assert all(set(calls[0]) == {"intent", "hours"} for calls in timers)
+
+
 def test_cli_writes_the_data(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code = main(["train", "data", "--out", str(tmp_path), "--seed", "2", "--homes", "3"])
     assert code == 0

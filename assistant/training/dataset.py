@@ -65,6 +65,11 @@ def _wrap(text: str, rng: random.Random, split: str) -> str:
     return prefix + text + suffix
 
 
+# How two commands are joined into one sentence; split like the wordings are.
+JOINS = (" and ", " and also ", ", then ", " and then ", ", and ", " then ", ", also ")
+COMPOUND_SHARE = 0.25
+
+
 def _paraphrase(
     home: Home, rng: random.Random, split: str
 ) -> tuple[str, str, list[IntentCall]] | None:
@@ -78,6 +83,23 @@ def _paraphrase(
     fill, calls = got
     index = rng.choice(wordings)
     return f"{family.id}:{index}", family.variants[index].format(**fill), calls
+
+
+def _compound(
+    home: Home, rng: random.Random, split: str
+) -> tuple[str, str, list[IntentCall]] | None:
+    """Two different commands on two named devices in one sentence ("dim X and close Y")."""
+    first = _paraphrase(home, rng, split)
+    second = _paraphrase(home, rng, split)
+    if first is None or second is None or len(first[2]) != 1 or len(second[2]) != 1:
+        return None
+    one, other = first[2][0], second[2][0]
+    if "name" not in one.slots or "name" not in other.slots or one == other:
+        return None
+    if one.slots["name"] == other.slots["name"]:
+        return None
+    join = rng.choice([j for i, j in enumerate(JOINS) if pattern_split(i) == split])
+    return f"two.any:{first[0]}+{second[0]}", first[1] + join + second[1], [one, other]
 
 
 def home_examples(
@@ -102,7 +124,10 @@ def home_examples(
                 items.append(("negative", neg[0], neg[1], []))
                 made += 1
             continue
-        got = _paraphrase(home, rng, split)
+        if rng.random() < COMPOUND_SHARE:
+            got = _compound(home, rng, split)
+        else:
+            got = _paraphrase(home, rng, split)
         if got is not None:
             items.append(("paraphrase", got[0], _wrap(got[1], rng, split), got[2]))
             made += 1

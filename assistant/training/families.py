@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from .paraphrase import (
     Family,
+    anywhere,
     area_kind,
     area_only,
     colored,
@@ -33,17 +34,23 @@ FAMILIES: tuple[Family, ...] = (
         "could you put {dev} on", "get {dev} going", "fire up {dev}", "i'd like {dev} on",
         "{dev} on please", "flick on {dev}", "switch {dev} on for me", "power up {dev}",
         "can we have {dev} on", "let's get {dev} on", "start {dev}", "pop {dev} on",
+        "turn {dev} on for me", "i want {dev} running", "bring {dev} to life",
+        "we could do with {dev} on",
     )),
     Family("off.name", named("HassTurnOff", _SWITCHABLE), (
         "kill {dev}", "i don't need {dev} any more", "shut {dev} down", "{dev} off please",
         "cut {dev}", "we're done with {dev}", "switch {dev} off", "power down {dev}",
         "could you stop {dev}", "no more {dev}", "get rid of {dev} for now", "{dev} can go off",
+        "i'm finished with {dev}", "turn {dev} off now", "shut off {dev} please",
+        "{dev} isn't needed any more",
     )),
     Family("dark.area", area_kind("HassTurnOn", "light"), (
         "it's too dark in the {area}", "i can't see a thing in the {area}",
         "the {area} is pitch black", "it's gloomy in the {area}",
         "we need some light in the {area}", "bring some light into the {area}",
         "the {area} is way too dark", "could use some light in the {area}",
+        "i'm sitting in the dark in the {area}", "the {area} needs more light",
+        "i want more light in the {area}", "light up the {area}", "brighten up the {area}",
     )),
     Family("bright.area", area_kind("HassTurnOff", "light"), (
         "it's too bright in the {area}", "no need for lights in the {area}",
@@ -73,6 +80,8 @@ FAMILIES: tuple[Family, ...] = (
     Family("kind.off", kind_only("HassTurnOff"), (
         "the {kind} off", "i'm done with the {kind}", "kill the {kind}",
         "could you do the {kind} off", "no more {kind}", "shut off the {kind}",
+        "i don't need the {kind} any more", "the {kind} can go off now", "switch the {kind} off",
+        "we can do without the {kind}", "turn off the {kind}", "that's enough {kind}",
     )),
     Family("kind.open", kind_only("HassTurnOn", covers=True), (
         "open up the {kind}", "get the {kind} open", "the {kind} up please",
@@ -132,10 +141,13 @@ FAMILIES: tuple[Family, ...] = (
     Family("lock", named("HassTurnOn", ("lock",)), (
         "lock up {dev}", "make sure {dev} is locked", "secure {dev}", "bolt {dev}",
         "{dev} should be locked", "lock {dev} for the night",
+        "make {dev} secure", "put the lock on {dev}", "{dev} locked please",
     )),
     Family("unlock", named("HassTurnOff", ("lock",)), (
         "unlock {dev}", "let me in through {dev}", "unbolt {dev}", "{dev} open please",
         "i need {dev} unlocked", "release {dev}",
+        "open {dev} for the guests", "undo {dev}", "take the lock off {dev}",
+        "{dev} unlocked please", "could you unlock {dev}",
     )),
     Family("climate.set", named_value(_SET_TEMP, ("climate",), "temperature", (16, 28), None), (
         "warm {dev} up to {num} degrees", "{dev} to {num}", "i want {dev} at {num} degrees",
@@ -157,10 +169,13 @@ FAMILIES: tuple[Family, ...] = (
     Family("state.on", state_of("light", "on"), (
         "is {dev} still on", "did i leave {dev} on", "{dev} on or what",
         "is {dev} on right now", "have we got {dev} on", "is {dev} burning",
+        "is {dev} switched on", "tell me if {dev} is on", "{dev}, is it on",
     )),
     Family("state.locked", state_of("lock", "locked"), (
         "is {dev} locked", "did i lock {dev}", "{dev} locked or not",
         "is {dev} secure", "have we locked {dev}", "is {dev} bolted",
+        "is {dev} locked right now", "tell me if {dev} is locked", "{dev}, is it locked",
+        "check whether {dev} is locked",
     )),
     Family("sensor", named("HassGetState", ("sensor", "binary_sensor")), (
         "what does {dev} say", "what's {dev} reading", "check {dev}",
@@ -177,6 +192,7 @@ FAMILIES: tuple[Family, ...] = (
     Family("time", fixed("HassGetCurrentTime"), (
         "got the time", "how late is it", "what time have we got", "tell me the time",
         "what's the time now", "is it late",
+        "what hour is it", "time check", "how late are we",
     )),
     Family("date", fixed("HassGetCurrentDate"), (
         "what's today's date", "which day is it", "what date is it", "tell me the date",
@@ -185,6 +201,24 @@ FAMILIES: tuple[Family, ...] = (
     Family("nevermind", fixed("HassNevermind"), (
         "forget it", "oops, not you", "cancel that", "ignore me", "never mind that",
         "nothing, sorry",
+    )),
+    Family("climate.set.any", anywhere(_SET_TEMP, "climate", "temperature"), (
+        "i want it {num} degrees in the house", "set the heating to {num}",
+        "heat the place to {num} degrees", "{num} degrees in here please",
+        "turn the heat up to {num}", "the house should be {num} degrees",
+        "warm the house up to {num}", "bring the temperature down to {num}",
+    )),
+    Family("climate.get.any", anywhere("HassClimateGetTemperature", "climate"), (
+        "how warm is it in here", "what's the temperature inside", "is it cold in the house",
+        "how hot is it indoors", "what temperature is it in here", "how many degrees is it inside",
+    )),
+    Family("timer.hours", fixed("HassStartTimer", hours=0), (
+        "set a {num} hour timer", "timer for {num} hours", "{num} hours on the clock",
+        "count down {num} hours", "start a timer for {num} hours", "start a {num} hour timer",
+    )),
+    Family("timer.cancel", fixed("HassCancelTimer"), (
+        "cancel the timer", "stop the timer", "kill the timer", "scrap the timer",
+        "get rid of the timer", "no more timer", "the timer can go",
     )),
     Family("two.off", two("HassTurnOff", "HassTurnOff", _SWITCHABLE), (
         "turn off {dev} and {dev2}", "{dev} and {dev2} off", "kill {dev} and {dev2}",

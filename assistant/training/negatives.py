@@ -1,4 +1,4 @@
-"""Sentences that must produce no call: chit-chat, other topics, devices the home lacks.
+"""Sentences that must produce no call: chit-chat, other topics, talk about devices, missing ones.
 
 The label of each is ``{"intent":"none"}``.  Like the paraphrases, negatives
 come in families of wordings split by ``pattern_split``.
@@ -10,7 +10,7 @@ import random
 import re
 
 from .homes import Home
-from .paraphrase import pattern_split
+from .paraphrase import pattern_split, spoken
 
 CHIT_CHAT = (
     "how are you", "tell me a joke", "thanks a lot", "good morning", "what's your name",
@@ -22,7 +22,10 @@ OTHER_TOPICS = (
     "order a pizza", "what's the weather tomorrow", "call my mum", "who won the game last night",
     "how do you spell necessary", "what's two plus two", "book a table for four",
     "read me the news", "how tall is mount everest", "translate hello into spanish",
-    "when does the bakery open",
+    "when does the bakery open", "what's seven times eight", "how many days until christmas",
+    "who wrote hamlet", "what's a good name for a cat", "how do i boil an egg",
+    "recommend a movie", "what's the population of canada", "how many legs does a spider have",
+    "convert ten miles to kilometres", "what's the speed of light", "is a tomato a fruit",
 )  # fmt: skip
 # Devices no synthetic home has: asking for them must not act on something else.
 MISSING_DEVICES = (
@@ -58,6 +61,23 @@ STATEMENTS = (
     "i bought a new lamp yesterday", "the old fan was so noisy", "my sister has smart blinds",
     "lights are expensive these days", "i read about door locks online",
     "the neighbours painted their garage door", "my phone needs charging",
+    "my brother fixed our garage door once", "i saw a cool lamp at the shop",
+    "the heating bill was huge this winter", "fans are on sale this week",
+    "i dropped my keys by the door", "the electrician comes on monday",
+    "our old house had a fireplace", "blinds are hard to clean",
+    "ceiling fans are hard to install", "i left my book by the window",
+)  # fmt: skip
+# Talk about one of the home's own devices that asks for nothing.
+DEVICE_STATEMENTS = (
+    "i bought {dev} last year", "{dev} was a present from my mum",
+    "my sister wants one like {dev}", "{dev} came with the house",
+    "i need to dust {dev} this weekend", "the cat loves sleeping next to {dev}",
+    "{dev} cost way too much", "we had {dev} repaired in march", "i wonder who makes {dev}",
+    "the kids drew a picture of {dev}", "{dev} matches the wallpaper",
+    "remember when {dev} broke", "my friend said {dev} looks nice",
+    "i read the manual for {dev} once", "{dev} is older than the kids",
+    "i told grandma about {dev}", "we might sell {dev} someday",
+    "{dev} was on sale when we got it",
 )  # fmt: skip
 GROUPS = {"chat": CHIT_CHAT, "topic": OTHER_TOPICS, "statement": STATEMENTS}
 
@@ -78,7 +98,12 @@ def missing_names(home: Home) -> list[str]:
 
 def negative(home: Home, rng: random.Random, split: str) -> tuple[str, str] | None:
     """(pattern id, sentence) of one negative whose wording belongs to `split`."""
-    kind = rng.choice(("chat", "topic", "statement", "missing", "missing", "missing"))
+    kind = rng.choice(("chat", "topic", "statement", "device", "missing", "missing", "missing"))
+    if kind == "device":
+        index = rng.choice([i for i in range(len(DEVICE_STATEMENTS)) if pattern_split(i) == split])
+        said, _ = spoken(rng.choice(home.entities), rng)
+        dev = said if rng.random() < 0.3 else f"the {said}"
+        return f"none.device:{index}", DEVICE_STATEMENTS[index].format(dev=dev)
     if kind == "missing":
         wordings = [w for i, w in enumerate(MISSING_WORDINGS) if pattern_split(i) == split]
         missing = missing_names(home)

@@ -209,14 +209,36 @@ def area_only(intent: str, domain: str) -> Pick:
     return pick
 
 
+# The durations a timer wording draws from, by its unit slot.
+DURATIONS = {"minutes": (1, 2, 3, 5, 10, 15, 20, 25, 30, 45), "hours": (1, 2, 3, 4, 6, 8)}
+
+
 def fixed(intent: str, **slots: Any) -> Pick:
-    """No target: the time, the date, "never mind", a timer."""
+    """No target: the time, the date, "never mind", a timer (minutes=0 or hours=0: a number)."""
 
     def pick(home: Home, rng: random.Random) -> tuple[Fill, list[IntentCall]] | None:
-        if "minutes" in slots:
-            value = rng.choice((1, 2, 3, 5, 10, 15, 20, 25, 30, 45))
-            return {"num": say_number(value, rng)}, [IntentCall(intent, {"minutes": value})]
+        for unit, values in DURATIONS.items():
+            if unit in slots:
+                value = rng.choice(values)
+                return {"num": say_number(value, rng)}, [IntentCall(intent, {unit: value})]
         return {}, [IntentCall(intent, dict(slots))]
+
+    return pick
+
+
+def anywhere(intent: str, domain: str, slot: str | None = None) -> Pick:
+    """No target named, in a home with a device of `domain` ("make it 21 degrees in here").
+
+    With `slot`, a number for it (`{num}`, 16-28: a temperature).
+    """
+
+    def pick(home: Home, rng: random.Random) -> tuple[Fill, list[IntentCall]] | None:
+        if not home.of_domain(domain):
+            return None
+        if slot is None:
+            return {}, [IntentCall(intent, {})]
+        value = rng.randrange(16, 29)
+        return {"num": say_number(value, rng)}, [IntentCall(intent, {slot: value})]
 
     return pick
 
