@@ -69,9 +69,16 @@ def paraphrase_registry(home: dict[str, Any]) -> Registry:
 
 
 def reached(registry: Registry, call: IntentCall) -> frozenset[str]:
-    """The entity ids a call would act on (empty when it names none)."""
+    """The entity ids a call would act on (empty when it names none).
+
+    A call of an intent with its own kind of device that names no target acts
+    on every device of that kind, as its handler does ("make it 21 degrees":
+    the home's thermostats); other calls without a target act on nothing.
+    """
     slots = dict(call.slots)
-    if call.intent in NO_DEVICES or not any(k in slots for k in TARGET_SLOTS):
+    if call.intent in NO_DEVICES:
+        return frozenset()
+    if not any(k in slots for k in TARGET_SLOTS) and call.intent not in INTENT_DOMAINS:
         return frozenset()
     try:
         query = query_from_slots(slots, INTENT_DOMAINS.get(call.intent, ()))
