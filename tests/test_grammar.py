@@ -235,6 +235,16 @@ def test_validator_accepts_and_normalizes() -> None:
     assert call.slots == {"brightness": 0}
 
 
+def test_a_call_said_twice_is_one_call() -> None:
+    # v3 read "let the water flow, open up the water valve" as the same call twice.
+    twice = '[{"intent":"HassTurnOn","name":"Kitchen Light"},{"intent":"HassTurnOn","name":"kitchen light"}]'  # noqa: E501
+    assert parse_output(twice, SCHEMAS, VOCAB) == [
+        IntentCall("HassTurnOn", {"name": "Kitchen Light"})
+    ]
+    both = '[{"intent":"HassTurnOn","name":"Kitchen Light"},{"intent":"HassTurnOff","name":"Kitchen Light"}]'  # noqa: E501
+    assert len(parse_output(both, SCHEMAS, VOCAB)) == 2
+
+
 def test_prompt_prefix_is_stable_and_changes_with_names() -> None:
     data = load_set()
     schemas, vocabulary = set_schemas(data), set_vocabulary(data)

@@ -241,7 +241,9 @@ def parse_output(
         raise OutputError("empty list of calls")
     if len(items) > MAX_CALLS:
         raise OutputError(f"more than {MAX_CALLS} calls")
-    return [validate_call(_call_of(item), by_name, vocabulary) for item in items]
+    calls = [validate_call(_call_of(item), by_name, vocabulary) for item in items]
+    # The same call twice ("let the water flow, open up the water valve") is one.
+    return [call for index, call in enumerate(calls) if call not in calls[:index]]
 
 
 def render_calls(calls: Sequence[IntentCall], schemas: Sequence[IntentSchema]) -> str:
