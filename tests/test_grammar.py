@@ -241,7 +241,7 @@ def test_a_call_said_twice_is_one_call() -> None:
     assert parse_output(twice, SCHEMAS, VOCAB) == [
         IntentCall("HassTurnOn", {"name": "Kitchen Light"})
     ]
-    both = '[{"intent":"HassTurnOn","name":"Kitchen Light"},{"intent":"HassTurnOff","name":"Kitchen Light"}]'  # noqa: E501
+    both = '[{"intent":"HassTurnOn","name":"Kitchen Light"},{"intent":"HassTurnOn","name":"Café Lamp"}]'  # noqa: E501
     assert len(parse_output(both, SCHEMAS, VOCAB)) == 2
 
 
