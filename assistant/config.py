@@ -110,6 +110,18 @@ class SttConfig(_Section):
     # 5: on the espeak set (bench/stt.py) beam 5 made fewer errors than greedy
     # for about the same latency (the 30 s encoder pass dominates short commands).
     beam_size: int = Field(default=5, ge=1, le=10, description="Whisper beam size.")
+    # 10: on the espeak set (bench/stt.py --bias example, 60 commands, 5 voices,
+    # 2 cores) the median end of audio -> text fell from 678 to 287 ms (AVX-512)
+    # and from 710 to 288 ms (CT2_FORCE_CPU_ISA=AVX2) with WER 3.4% -> 3.1%;
+    # 8 s was as good, 5 s made 24% WER and 3 s looped (Whisper repeats itself
+    # when its window is much shorter than the 30 s it was trained on).
+    window_seconds: float = Field(
+        default=10.0,
+        ge=1.0,
+        le=30.0,
+        description="Whisper: seconds of audio its encoder reads per utterance, at least the "
+        "utterance + 1 s (30: Whisper's standard window; less is faster on short commands).",
+    )
     grammar: bool = Field(
         default=False,
         description="Vosk only: restrict recognition to the phrases the home understands.",

@@ -1,9 +1,10 @@
 """Speech recognition benchmark: speed, latency, idle CPU, memory and start-up.
 
-    .venv/bin/python bench/stt.py [results.json] [--bias HOME] [--beam N]
+    .venv/bin/python bench/stt.py [results.json] [--bias HOME] [--beam N] [--window S]
 
 ``--bias example`` gives Whisper the names of the example home (as `run` gives
-it the live devices' names); ``--beam`` overrides ``[stt] beam_size``.  Run it
+it the live devices' names); ``--beam`` overrides ``[stt] beam_size``,
+``--window`` ``[stt] window_seconds``.  Run it
 again with ``CT2_FORCE_CPU_ISA=AVX2`` to see another machine's numerics.
 
 Each measurement runs in its own Python process so that its peak RSS and CPU
@@ -117,7 +118,9 @@ def _english() -> list[tuple[str, str, int]]:
     return [*EN_COMMANDS, *extra]
 
 
-def part_engine(kind: str, wavdir: Path, bias: str | None, beam: int | None) -> dict[str, Any]:
+def part_engine(
+    kind: str, wavdir: Path, bias: str | None, beam: int | None, window: float | None
+) -> dict[str, Any]:
     """Decode the espeak set with one engine; latency from end of audio to text."""
     from assistant.audio.wav import read_wav
     from assistant.commands.transcribe import home_names
@@ -128,6 +131,8 @@ def part_engine(kind: str, wavdir: Path, bias: str | None, beam: int | None) -> 
     stt: dict[str, Any] = {"engine": kind, "language": language}
     if beam is not None:
         stt["beam_size"] = beam
+    if window is not None and kind == "whisper":
+        stt["window_seconds"] = window
     settings = Settings.model_validate({"stt": stt})
     t0 = time.perf_counter()
     engine = create_engine(settings)
@@ -168,6 +173,7 @@ def part_engine(kind: str, wavdir: Path, bias: str | None, beam: int | None) -> 
         "model": engine.model_name,
         "bias": bias,
         "beam_size": settings.stt.beam_size,
+        "window_seconds": settings.stt.window_seconds,
         "utterances": len(texts),
         "audio_seconds": round(audio_total, 2),
         "load_seconds": round(load_s, 2),
@@ -265,7 +271,8 @@ def main() -> int:
         if name == "engine":
             bias = sys.argv[5] or None
             beam = int(sys.argv[6]) if sys.argv[6] else None
-            result = part_engine(sys.argv[3], Path(sys.argv[4]), bias, beam)
+            window = float(sys.argv[7]) if sys.argv[7] else None
+            result = part_engine(sys.argv[3], Path(sys.argv[4]), bias, beam, window)
         elif name == "wake-idle":
             result = part_wake_idle()
         else:
@@ -276,9 +283,13 @@ def main() -> int:
     parser.add_argument("out", nargs="?", type=Path, default=Path("bench-stt.json"))
     parser.add_argument("--bias", metavar="HOME", help="Whisper: favour this home's names")
     parser.add_argument("--beam", type=int, help="Whisper beam size (default: [stt] beam_size)")
+    parser.add_argument(
+        "--window", type=float, help="Whisper encoder window, s (default: [stt] window_seconds)"
+    )
     args = parser.parse_args()
     out_path: Path = args.out
-    beam = "" if args.beam is None else str(args.beam)
+    beam_arg = "" if args.beam is None else str(args.beam)
+    window_arg = "" if args.window is None else str(args.window)
     with tempfile.TemporaryDirectory() as tmp:
         wavdir = Path(tmp)
         for i, (text, voice, speed) in enumerate(_english()):
@@ -288,8 +299,10 @@ def main() -> int:
         results: dict[str, Any] = {}
         results["ready"], ready_s = _child("ready")
         results["ready"]["seconds_to_ready"] = round(ready_s, 2)
-        results["whisper"], _ = _child("engine", "whisper", str(wavdir), args.bias or "", beam)
-        results["vosk"], _ = _child("engine", "vosk", str(wavdir), "", "")
+        results["whisper"], _ = _child(
+            "engine", "whisper", str(wavdir), args.bias or "", beam_arg, window_arg
+        )
+        results["vosk"], _ = _child("engine", "vosk", str(wavdir), "", "", "")
         results["wake_idle"], _ = _child("wake-idle")
     rows = [
         ("engine", "model", "RTF", "latency med", "latency p95", "WER", "load s", "peak RSS"),

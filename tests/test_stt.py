@@ -13,7 +13,7 @@ from assistant.config import Settings
 from assistant.errors import UserError
 from assistant.stt import PhraseBiased, PhraseRestrictable, SttEngine, create_engine
 from assistant.stt.vosk import VoskEngine, grammar_json
-from assistant.stt.whisper import WhisperEngine
+from assistant.stt.whisper import WhisperEngine, window_frames
 from tests.conftest import speak
 
 pytestmark = pytest.mark.slow
@@ -124,3 +124,36 @@ def test_unknown_model_for_the_engine_is_refused() -> None:
     settings = Settings.model_validate({"stt": {"engine": "vosk", "model": "whisper-base"}})
     with pytest.raises(UserError, match="not vosk stt"):
         create_engine(settings)
+
+
+class EncoderSpy:
+    """CTranslate2's Whisper with every encoder input's shape written down."""
+
+    def __init__(self, model: object) -> None:
+        self.model = model
+        self.shapes: list[list[int]] = []
+
+    def encode(self, features: object, **kwargs: object) -> object:
+        self.shapes.append(list(features.shape))  # type: ignore[attr-defined]
+        return self.model.encode(features, **kwargs)  # type: ignore[attr-defined]
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.model, name)
+
+
+def test_whisper_window_reads_the_utterance_not_30_seconds(tmp_path: Path) -> None:
+    assert window_frames(2.0, 30.0) == 3000  # Whisper's standard window
+    assert window_frames(2.0, 5.0) == 500
+    assert window_frames(6.2, 5.0) == 720  # the utterance and 1 s after it
+    assert window_frames(45.0, 5.0) == 3000
+    assert Settings().stt.window_seconds == 10.0
+    engine = create_engine(Settings.model_validate({"stt": {"window_seconds": 8}}))
+    assert isinstance(engine, WhisperEngine)
+    spy = EncoderSpy(engine._model.model)
+    engine._model.model = spy
+    _feed(engine, speak("turn on the kitchen light", tmp_path / "a.wav"))
+    heard = engine.finish()
+    assert "kitchen light" in heard.text.lower()
+    assert spy.shapes == [[1, 80, 800]]
+    with pytest.raises(ValueError, match="window_seconds"):
+        Settings.model_validate({"stt": {"window_seconds": 0.5}})

@@ -84,4 +84,5 @@ def _whisper(settings: Settings, path: Path, model_name: str) -> WhisperEngine:
         threads=settings.stt.threads or thread_budget().stt,
         beam_size=settings.stt.beam_size,
         max_seconds=settings.vad.max_utterance_seconds,
+        window_seconds=settings.stt.window_seconds,
     )
