@@ -39,7 +39,7 @@ def test_demo_starts_its_own_broker_and_shows_each_step(tmp_path: Path) -> None:
     # Half a name, through the gazetteer stage; an indirect request, through the
     # shipped distilled model, confirmed with "yes".
     assert "understood: hassturnoff(name=kitchen counter strip)  via gazetteer" in text
-    # Whisper hears "desk lamb" as "best lamp": no template has it, the gazetteer does.
+    # Whisper hears "dusk lamp" as "dust lamp": no template has it, the gazetteer does.
     assert "understood: hassturnon(name=desk lamp)  via gazetteer" in text
     assert "light.desk_lamp: off -> on" in text
     assert "understood: hassturnon(area=bedroom, domain=light)  via llm" in text

@@ -55,7 +55,7 @@ SCRIPT: tuple[Line, ...] = (
     Line("set the thermostat to 19 degrees", "en-gb-x-rp"),
     Line("turn off all the lights in the living room", "en-us+m3"),
     Line("turn off the counter strip", "en-us", note="half a name: the gazetteer stage"),
-    Line("turn on the desk lamb", "en-us", note="a misheard name: the gazetteer stage"),
+    Line("turn on the dusk lamp", "en-us", note="a misheard name: the gazetteer stage"),
     Line("it is too dark in the bedroom", "en-us", note="no template: the local model"),
     Line("yes", "en-gb", wake=False, note="the local model asks before it acts"),
 )
