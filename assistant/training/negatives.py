@@ -10,7 +10,7 @@ import random
 import re
 
 from .homes import Home
-from .paraphrase import pattern_split, spoken
+from .paraphrase import pattern_split, spoken, with_article
 
 CHIT_CHAT = (
     "how are you", "tell me a joke", "thanks a lot", "good morning", "what's your name",
@@ -102,7 +102,7 @@ def negative(home: Home, rng: random.Random, split: str) -> tuple[str, str] | No
     if kind == "device":
         index = rng.choice([i for i in range(len(DEVICE_STATEMENTS)) if pattern_split(i) == split])
         said, _ = spoken(rng.choice(home.entities), rng)
-        dev = said if rng.random() < 0.3 else f"the {said}"
+        dev = with_article(rng, said)
         return f"none.device:{index}", DEVICE_STATEMENTS[index].format(dev=dev)
     if kind == "missing":
         wordings = [w for i, w in enumerate(MISSING_WORDINGS) if pattern_split(i) == split]

@@ -59,7 +59,8 @@ def spoken(entity: Entity, rng: random.Random) -> tuple[str, str]:
     return name.lower(), name
 
 
-def _with(rng: random.Random, said: str) -> str:
+def with_article(rng: random.Random, said: str) -> str:
+    """A spoken name as people say it: mostly "the desk lamp", sometimes "desk lamp"."""
     return said if rng.random() < 0.3 else f"the {said}"
 
 
@@ -72,7 +73,7 @@ def named(intent: str, domains: tuple[str, ...], feature: str | None = None) -> 
         if not found:
             return None
         said, name = spoken(rng.choice(found), rng)
-        return {"dev": _with(rng, said)}, [IntentCall(intent, {"name": name})]
+        return {"dev": with_article(rng, said)}, [IntentCall(intent, {"name": name})]
 
     return pick
 
@@ -191,7 +192,7 @@ def two(first: str, second: str, domains: tuple[str, ...]) -> Pick:
         said1, name1 = spoken(one, rng)
         said2, name2 = spoken(other, rng)
         calls = [IntentCall(first, {"name": name1}), IntentCall(second, {"name": name2})]
-        return {"dev": _with(rng, said1), "dev2": _with(rng, said2)}, calls
+        return {"dev": with_article(rng, said1), "dev2": with_article(rng, said2)}, calls
 
     return pick
 
